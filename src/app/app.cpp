@@ -1,0 +1,33 @@
+#include "app/app.hpp"
+
+#include <exception>
+
+#include "app/commands.hpp"
+#include "common/error.hpp"
+
+namespace gw {
+
+int run_app(int argc, const char* const* argv) {
+    Reporter reporter = Reporter::for_stderr(Verbosity::normal);
+    try {
+        auto parsed = parse_options(argc, argv);
+        if (const int* status = std::get_if<int>(&parsed)) return *status;
+        const Options& options = std::get<Options>(parsed);
+        reporter = Reporter::for_stderr(options.verbosity);
+        switch (options.mode) {
+            case Mode::run: return run_command(options, reporter);
+            case Mode::status: return show_status(options, reporter);
+            case Mode::version: return show_version();
+            case Mode::holder: break;
+        }
+        return static_cast<int>(ExitCode::tool_failed);
+    } catch (const Error& e) {
+        reporter.error(e.what(), e.hint());
+        return static_cast<int>(e.code());
+    } catch (const std::exception& e) {
+        reporter.error(e.what());
+        return static_cast<int>(ExitCode::tool_failed);
+    }
+}
+
+}  // namespace gw

@@ -1,0 +1,16 @@
+// The things gpu-waiter can be asked to do, one function each.
+#pragma once
+
+#include "cli/options.hpp"
+#include "ui/reporter.hpp"
+
+namespace gw {
+
+/// Waits for GPUs, runs the command on them, returns its exit status.
+[[nodiscard]] int run_command(const Options& options, Reporter& reporter);
+/// --status: the GPUs, their users, lock holders and the queue.
+[[nodiscard]] int show_status(const Options& options, Reporter& reporter);
+/// --version: ours, and the driver's when one can be loaded.
+[[nodiscard]] int show_version();
+
+}  // namespace gw

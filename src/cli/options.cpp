@@ -1,0 +1,154 @@
+#include "cli/options.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "policy/candidates.hpp"
+
+namespace gw {
+namespace {
+
+constexpr const char* kUsageHint = "try 'gpu-waiter --help'";
+
+/// Raw option texts, converted after CLI11 has parsed them so every error reads the same way.
+struct RawOptions {
+    std::string gpus, min_free, idle_for = "0s", poll = "500ms", timeout, hold_max;
+    int max_util = -1;
+    std::string visible = "index";
+    bool quiet = false, verbose = false, status = false, version = false, no_hold = false;
+    bool holder = false;
+    std::optional<std::string> replace;
+};
+
+Duration to_duration(const std::string& text, const char* option) {
+    auto d = parse_duration(text);
+    if (!d) {
+        throw Error(fmt::format("{}: '{}' is not a duration", option, text),
+                    "use e.g. 500ms, 2s, 1.5m, 3h, or a number of seconds");
+    }
+    return *d;
+}
+
+SizeSpec to_size(const std::string& text, const char* option) {
+    auto s = parse_size(text);
+    if (!s) {
+        throw Error(fmt::format("{}: '{}' is not a size", option, text),
+                    "use e.g. 20GiB, 512MiB, 1.5G or 40%");
+    }
+    return *s;
+}
+
+std::string usage_footer() {
+    return "\nCOMMAND runs with CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER=PCI_BUS_ID, GPU_WAITER_GPUS\n"
+           "and GPU_WAITER_UUIDS set. Exit status: the command's; 124 --timeout passed while\n"
+           "waiting; 125 gpu-waiter failed; 126 COMMAND not executable; 127 COMMAND not found;\n"
+           "128+N killed by (or, while waiting, received) signal N.\n"
+           "Environment: GPU_WAITER_LOCK_DIR, GPU_WAITER_NVML_LIBRARY, GPU_WAITER_CUDA_LIBRARY.";
+}
+
+void add_options(CLI::App& app, RawOptions& raw, Options& o) {
+    app.add_option("-n,--count", o.count, "how many GPUs the command needs")
+        ->check(CLI::Range(1u, 1024u));
+    app.add_option("-g,--gpus", raw.gpus,
+                   "candidate GPUs: indices as nvidia-smi numbers them, GPU-… UUIDs or unique "
+                   "prefixes (default: all, or those CUDA_VISIBLE_DEVICES names)");
+    app.add_option("--min-free-memory", raw.min_free,
+                   "sharing mode: a GPU qualifies with at least SIZE free (20GiB, 512MiB, 40%)");
+    app.add_option("--max-util", raw.max_util, "also require GPU utilization <= PCT")
+        ->check(CLI::Range(0, 100));
+    app.add_option("--idle-for", raw.idle_for, "a GPU must stay available this long (0s)");
+    app.add_option("--poll", raw.poll, "how often the GPUs are looked at (500ms)");
+    app.add_option("--timeout", raw.timeout, "give up waiting after DURATION (exit 124)");
+    app.add_option("--hold-fraction", o.hold_fraction,
+                   "fraction of a chosen GPU's free memory to hold until the command uses it (0.25)")
+        ->check(CLI::Range(0.0, 0.95));
+    app.add_option("--hold-max", raw.hold_max, "release holds after DURATION at the latest");
+    app.add_flag("--no-hold", raw.no_hold, "do not hold memory on the chosen GPUs");
+    app.add_option("--visible-devices", raw.visible,
+                   "how CUDA_VISIBLE_DEVICES names the GPUs: index or uuid (index)")
+        ->check(CLI::IsMember({"index", "uuid"}));
+    app.add_option("-I", raw.replace,
+                   "replace STR in the command's arguments with the GPUs' CUDA numbers");
+    app.add_option("--lock-dir", o.lock_dir,
+                   "lock directory shared by all waiters (GPU_WAITER_LOCK_DIR, /tmp/gpu-waiter)");
+    app.add_flag("--status", raw.status, "show GPUs, their users, lock holders and the queue");
+    app.add_flag("--json", o.json, "with --status: one JSON document");
+    app.add_flag("-q,--quiet", raw.quiet, "print errors only");
+    app.add_flag("-v,--verbose", raw.verbose, "print more detail");
+    app.add_flag("-V,--version", raw.version, "print the version, the driver's and NVML's");
+    app.add_flag("--internal-holder", raw.holder)->group("");  // the holder process (internal)
+}
+
+void convert(const RawOptions& raw, Options& o, EnvLookup env) {
+    if (!raw.gpus.empty()) o.gpus = split_list(raw.gpus);
+    else if (auto cvd = env("CUDA_VISIBLE_DEVICES")) {
+        o.gpus = split_list(*cvd);
+        o.gpus_from_environment = true;
+        if (o.gpus.empty()) {
+            throw Error("CUDA_VISIBLE_DEVICES is set but empty: it hides every GPU",
+                        "unset it, or name GPUs with -g");
+        }
+    }
+    if (!raw.min_free.empty()) o.rule.min_free_memory = to_size(raw.min_free, "--min-free-memory");
+    if (raw.max_util >= 0) o.rule.max_utilization = static_cast<unsigned>(raw.max_util);
+    o.idle_for = to_duration(raw.idle_for, "--idle-for");
+    o.poll = to_duration(raw.poll, "--poll");
+    if (o.poll < std::chrono::milliseconds(10)) {
+        throw Error("--poll: at least 10ms", "the default, 500ms, costs almost nothing");
+    }
+    if (!raw.timeout.empty()) o.timeout = to_duration(raw.timeout, "--timeout");
+    if (!raw.hold_max.empty()) o.hold_max = to_duration(raw.hold_max, "--hold-max");
+    o.hold = !raw.no_hold;
+    o.visible_devices = raw.visible == "uuid" ? VisibleDevices::uuid : VisibleDevices::index;
+    o.replace = raw.replace;
+    if (o.replace && o.replace->empty()) throw Error("-I: the replace string is empty");
+    if (o.lock_dir.empty()) o.lock_dir = env("GPU_WAITER_LOCK_DIR").value_or("/tmp/gpu-waiter");
+    o.verbosity = raw.quiet ? Verbosity::quiet : raw.verbose ? Verbosity::verbose : Verbosity::normal;
+    if (raw.holder) o.mode = Mode::holder;
+    else if (raw.version) o.mode = Mode::version;
+    else if (raw.status) o.mode = Mode::status;
+}
+
+}  // namespace
+
+std::optional<std::string> process_env(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+}
+
+std::variant<Options, int> parse_options(int argc, const char* const* argv, EnvLookup env) {
+    CLI::App app{"Wait until GPUs are free, hold them, and run COMMAND on them.\n\n"
+                 "  gpu-waiter [OPTIONS] [--] COMMAND [ARG...]\n"
+                 "  gpu-waiter --status [--json]\n"
+                 "  gpu-waiter --help | --version\n",
+                 "gpu-waiter"};
+    app.footer(usage_footer());
+    // Everything from the first non-option on is the command's, options included.
+    app.prefix_command();
+    Options o;
+    RawOptions raw;
+    add_options(app, raw, o);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::cout << app.help();
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        throw Error(e.what(), kUsageHint);
+    }
+    o.command = app.remaining();
+    if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
+    convert(raw, o, env);
+    if (o.mode == Mode::run && o.command.empty()) throw Error("no COMMAND given", kUsageHint);
+    if (o.mode == Mode::status && !o.command.empty()) {
+        throw Error("--status takes no COMMAND", kUsageHint);
+    }
+    return o;
+}
+
+}  // namespace gw

@@ -1,0 +1,47 @@
+// The command line and environment of gpu-waiter, parsed into one value (shared/design/cli.md).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/units.hpp"
+#include "policy/availability.hpp"
+
+namespace gw {
+
+enum class Verbosity { quiet, normal, verbose };
+enum class VisibleDevices { index, uuid };
+enum class Mode { run, status, version, holder };
+
+struct Options {
+    Mode mode = Mode::run;
+    unsigned count = 1;
+    std::vector<std::string> gpus;  // -g entries; empty: all, or inherited CUDA_VISIBLE_DEVICES
+    bool gpus_from_environment = false;  // `gpus` came from CUDA_VISIBLE_DEVICES
+    AvailabilityRule rule;
+    Duration idle_for{0};
+    Duration poll = std::chrono::milliseconds(500);
+    std::optional<Duration> timeout;
+    double hold_fraction = 0.25;
+    std::optional<Duration> hold_max;
+    bool hold = true;
+    VisibleDevices visible_devices = VisibleDevices::index;
+    std::optional<std::string> replace;  // -I STR
+    std::string lock_dir;
+    bool json = false;
+    Verbosity verbosity = Verbosity::normal;
+    std::vector<std::string> command;
+};
+
+/// Reads the process environment for parse_options; a function so tests can pass their own.
+using EnvLookup = std::optional<std::string> (*)(const char* name);
+[[nodiscard]] std::optional<std::string> process_env(const char* name);
+
+/// Parses argv. Returns Options, or an exit status when the command line asked for --help (0),
+/// printed on stdout. Throws Error (exit 125) on bad usage, with a hint.
+[[nodiscard]] std::variant<Options, int> parse_options(int argc, const char* const* argv,
+                                                       EnvLookup env = process_env);
+
+}  // namespace gw

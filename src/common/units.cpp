@@ -1,0 +1,84 @@
+#include "common/units.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace gw {
+namespace {
+
+/// Splits "1.5GiB" into 1.5 and "GiB"; nullopt when there is no leading non-negative number.
+std::optional<std::pair<double, std::string_view>> split_number(std::string_view text) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
+    return std::pair{value, text.substr(static_cast<std::size_t>(end - text.data()))};
+}
+
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+    auto split = split_number(text);
+    if (!split) return std::nullopt;
+    auto [value, unit] = *split;
+    static constexpr std::array<std::pair<std::string_view, double>, 6> units{{
+        {"", 1.0}, {"s", 1.0}, {"ms", 1e-3}, {"m", 60.0}, {"h", 3600.0}, {"d", 86400.0},
+    }};
+    for (auto [name, seconds] : units) {
+        if (unit == name) {
+            double ns = value * seconds * 1e9;
+            if (ns > 9e18) return std::nullopt;
+            return Duration(static_cast<std::int64_t>(std::llround(ns)));
+        }
+    }
+    return std::nullopt;
+}
+
+std::uint64_t SizeSpec::bytes_of(std::uint64_t total) const {
+    if (kind == Kind::bytes) return static_cast<std::uint64_t>(value);
+    return static_cast<std::uint64_t>(static_cast<double>(total) * value / 100.0);
+}
+
+std::optional<SizeSpec> parse_size(std::string_view text) {
+    auto split = split_number(text);
+    if (!split) return std::nullopt;
+    auto [value, unit] = *split;
+    if (unit == "%") {
+        if (value > 100) return std::nullopt;
+        return SizeSpec{SizeSpec::Kind::percent, value};
+    }
+    static constexpr std::array<std::pair<std::string_view, int>, 10> units{{
+        {"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40},
+        {"K", 10}, {"M", 20}, {"G", 30}, {"T", 40},
+    }};
+    for (auto [name, shift] : units) {
+        if (unit == name) return SizeSpec{SizeSpec::Kind::bytes, std::ldexp(value, shift)};
+    }
+    return std::nullopt;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+    static constexpr std::array<const char*, 5> names{"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(bytes);
+    std::size_t unit = 0;
+    while (value >= 1024 && unit + 1 < names.size()) {
+        value /= 1024;
+        ++unit;
+    }
+    if (unit == 0) return fmt::format("{} B", bytes);
+    return fmt::format("{:.1f} {}", value, names[unit]);
+}
+
+std::string format_duration(Duration d) {
+    using namespace std::chrono;
+    auto ms = duration_cast<milliseconds>(d).count();
+    if (ms < 60'000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+    auto s = ms / 1000;
+    if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+    return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+}  // namespace gw

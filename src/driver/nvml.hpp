@@ -1,0 +1,43 @@
+// The real GpuDriver: NVIDIA's NVML, loaded at run time.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "driver/dynamic_library.hpp"
+#include "driver/gpu.hpp"
+#include "driver/nvml_abi.hpp"
+
+namespace gw {
+
+class Nvml final : public GpuDriver {
+public:
+    /// Loads the library (driver_library_path) and initialises NVML. Throws Error naming the
+    /// library or the failing NVML call, with a hint on what to check.
+    Nvml();
+    ~Nvml() override;
+    Nvml(const Nvml&) = delete;
+    Nvml& operator=(const Nvml&) = delete;
+
+    [[nodiscard]] GpuInventory inventory() override;
+    [[nodiscard]] GpuStatus probe(const GpuIdentity& gpu, GpuQuery query) override;
+    [[nodiscard]] std::string version() override;
+
+    /// The name of a process as the driver knows it ("" when unknown): for the status view.
+    [[nodiscard]] std::string process_name(unsigned pid);
+
+private:
+    struct Api;
+    [[nodiscard]] std::string failure(const char* call, nvmlReturn_t rc) const;
+    [[nodiscard]] nvmlDevice_t handle(unsigned index);
+    [[nodiscard]] std::string read_memory(nvmlDevice_t dev, GpuStatus& out);
+    [[nodiscard]] std::string read_processes(nvmlDevice_t dev, GpuStatus& out);
+    [[nodiscard]] std::string read_process_list(nvmlDevice_t dev, int kind,
+                                                std::vector<GpuProcess>& out);
+
+    std::unique_ptr<DynamicLibrary> library_;
+    std::unique_ptr<Api> api_;
+    std::vector<nvmlDevice_t> handles_;  // by NVML index, filled by inventory()
+};
+
+}  // namespace gw

@@ -1,0 +1,50 @@
+// An exclusive, per-GPU lock that every gpu-waiter of the machine honours. The operating system
+// releases it when its holder dies in any way (kill -9 included), so no lock is ever stale.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lock/lock_directory.hpp"
+
+namespace gw {
+
+/// Who holds a lock, as written into the lock file for `--status`.
+struct LockOwner {
+    long pid = 0;
+    std::string user;
+    std::string command;
+    long long since = 0;        // seconds since the epoch
+    std::string state = "held"; // "held" before the command uses the GPU, then "handed over"
+};
+
+class GpuLock {
+public:
+    /// Takes the lock of GPU `uuid` without waiting. nullptr when another process holds it.
+    /// Throws Error when the lock file cannot be opened safely.
+    [[nodiscard]] static std::unique_ptr<GpuLock> try_acquire(const LockDirectory& dir,
+                                                              const std::string& uuid,
+                                                              const LockOwner& owner);
+    /// Reads the owner recorded in a lock file, if it is held right now.
+    [[nodiscard]] static std::optional<LockOwner> holder(const LockDirectory& dir,
+                                                         const std::string& uuid);
+    /// Releases the lock (the descriptor is never inherited by the command).
+    ~GpuLock();
+    GpuLock(const GpuLock&) = delete;
+    GpuLock& operator=(const GpuLock&) = delete;
+
+    [[nodiscard]] const std::string& uuid() const { return uuid_; }
+    /// Rewrites the owner record (e.g. its state).
+    void record(const LockOwner& owner);
+
+private:
+    GpuLock(std::string uuid, int fd) : uuid_(std::move(uuid)), fd_(fd) {}
+    std::string uuid_;
+    int fd_;
+};
+
+/// The lock file name of a GPU inside the lock directory.
+[[nodiscard]] std::string lock_file_name(const std::string& uuid);
+
+}  // namespace gw

@@ -1,0 +1,56 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "lock/lock_directory.hpp"
+
+namespace gw {
+namespace {
+
+void create(const std::string& path) {
+    // mkdir applies the umask; chmod afterwards makes the mode exact. Only the creator chmods,
+    // so a directory an administrator set up differently is left as it is.
+    if (::mkdir(path.c_str(), 01777) == 0) {
+        if (::chmod(path.c_str(), 01777) != 0) throw_system_error("chmod " + path, errno);
+        return;
+    }
+    if (errno != EEXIST) {
+        throw_system_error("mkdir " + path, errno,
+                           "choose a writable place with --lock-dir or GPU_WAITER_LOCK_DIR");
+    }
+}
+
+void check(const std::string& path) {
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0) throw_system_error("lstat " + path, errno);
+    const std::string fix = "remove it, or use another with --lock-dir / GPU_WAITER_LOCK_DIR";
+    if (S_ISLNK(st.st_mode)) {
+        throw Error(fmt::format("lock directory {} is a symbolic link, which anyone could have "
+                                "planted", path), fix);
+    }
+    if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("lock directory {} is not a directory", path), fix);
+    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+        throw Error(fmt::format("lock directory {} belongs to another user (uid {}), who could "
+                                "tamper with every lock in it", path, st.st_uid),
+                    "have root create it (mkdir -m 1777 " + path + "), or " + fix);
+    }
+    if ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0) {
+        throw Error(fmt::format("lock directory {} is world-writable without the sticky bit, so "
+                                "any user could delete others' locks", path),
+                    "chmod +t " + path);
+    }
+}
+
+}  // namespace
+
+LockDirectory::LockDirectory(std::string path) : path_(std::move(path)) {
+    while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
+    create(path_);
+    check(path_);
+}
+
+}  // namespace gw

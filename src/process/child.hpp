@@ -1,0 +1,42 @@
+// The user's command as a child process.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "process/signals.hpp"
+
+namespace gw {
+
+struct LaunchRequest {
+    std::vector<std::string> argv;  // argv[0] is found through PATH
+    std::vector<std::pair<std::string, std::string>> set_env;  // added to (or replacing) ours
+};
+
+class Child {
+public:
+    /// Starts the command directly (no shell), with the signal mask gpu-waiter started with.
+    /// Throws Error with exit code 127 (not found) or 126 (found, not executable).
+    Child(const LaunchRequest& request, const SignalCatcher& signals);
+    /// A child still running when its owner goes away (an error path) is killed and reaped: a
+    /// command must never outlive the locks that protect its GPUs.
+    ~Child();
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+
+    [[nodiscard]] long pid() const { return pid_; }
+    /// The exit status to pass on (the command's, or 128+N for death by signal N), once the
+    /// child has ended; nullopt while it runs. Never blocks.
+    [[nodiscard]] std::optional<int> poll();
+    /// Sends `signo` to the child.
+    void signal(int signo) const;
+
+private:
+    long pid_ = -1;
+    std::optional<int> status_;
+};
+
+}  // namespace gw

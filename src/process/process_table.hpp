@@ -1,0 +1,37 @@
+// What the operating system says about processes: owners and names for messages and --status,
+// parent links for finding the command's descendants on a GPU.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace gw {
+
+struct ProcessInfo {
+    long pid = 0;
+    long parent = 0;
+    std::string user;     // login name, or the numeric uid when it has none
+    std::string command;  // short name ("python3")
+};
+
+/// One process, if it exists and is visible to us.
+[[nodiscard]] std::optional<ProcessInfo> describe_process(long pid);
+
+/// Every visible process (pid and parent only are guaranteed).
+[[nodiscard]] std::vector<ProcessInfo> list_processes();
+
+/// `root` and all its descendants among `table`.
+[[nodiscard]] std::set<long> process_tree(long root, const std::vector<ProcessInfo>& table);
+
+/// The user gpu-waiter runs as.
+[[nodiscard]] std::string current_user();
+
+/// Our own pid.
+[[nodiscard]] long current_pid();
+
+/// Whether a process with this pid exists (zombies excluded where the platform tells).
+[[nodiscard]] bool process_alive(long pid);
+
+}  // namespace gw

@@ -1,0 +1,102 @@
+// /proc is Linux's process table; the BSDs and macOS have their own files behind the same header.
+#include <dirent.h>
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "common/unique_fd.hpp"
+#include "process/process_table.hpp"
+
+namespace gw {
+namespace {
+
+std::string user_name(uid_t uid) {
+    struct passwd pw{};
+    struct passwd* result = nullptr;
+    char buf[1024];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result != nullptr) return pw.pw_name;
+    return std::to_string(uid);
+}
+
+struct StatFields {
+    long parent = 0;
+    char state = '?';
+    std::string comm;
+};
+
+/// /proc/PID/stat: "pid (comm) state ppid …", where comm may itself hold spaces and parentheses.
+std::optional<StatFields> read_stat(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) return std::nullopt;
+    auto open = line.find('(');
+    auto close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
+    StatFields f;
+    f.comm = line.substr(open + 1, close - open - 1);
+    std::istringstream rest(line.substr(close + 1));
+    rest >> f.state >> f.parent;
+    return f;
+}
+
+std::optional<uid_t> read_uid(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string key;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("Uid:", 0) == 0) {
+            std::istringstream fields(line.substr(4));
+            uid_t real = 0;
+            fields >> real;
+            return real;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ProcessInfo> describe_process(long pid) {
+    auto stat = read_stat(pid);
+    if (!stat) return std::nullopt;
+    ProcessInfo info{pid, stat->parent, "?", stat->comm};
+    if (auto uid = read_uid(pid)) info.user = user_name(*uid);
+    return info;
+}
+
+std::vector<ProcessInfo> list_processes() {
+    std::vector<ProcessInfo> out;
+    DIR* dir = ::opendir("/proc");
+    if (dir == nullptr) return out;
+    while (dirent* entry = ::readdir(dir)) {
+        char* end = nullptr;
+        long pid = std::strtol(entry->d_name, &end, 10);
+        if (pid <= 0 || *end != '\0') continue;
+        if (auto stat = read_stat(pid)) out.push_back(ProcessInfo{pid, stat->parent, {}, stat->comm});
+    }
+    ::closedir(dir);
+    return out;
+}
+
+std::string current_user() {
+    return user_name(::geteuid());
+}
+
+bool process_alive(long pid) {
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+    auto stat = read_stat(pid);
+    return !stat || stat->state != 'Z';
+}
+
+}  // namespace gw
+
+namespace gw {
+
+long current_pid() {
+    return static_cast<long>(::getpid());
+}
+
+}  // namespace gw

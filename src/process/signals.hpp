@@ -1,0 +1,48 @@
+// Signals, the ninja way: the ones gpu-waiter reacts to are blocked for the whole run and let
+// through only while it sleeps in `SignalCatcher::sleep`, where the handler just records them.
+// Everything else happens outside the handler, in ordinary code.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "common/units.hpp"
+
+namespace gw {
+
+/// A signal sent to gpu-waiter. `from_terminal`: the terminal generated it (Ctrl-C), so every
+/// process of the foreground group, the command included, got it already.
+struct ReceivedSignal {
+    int number = 0;
+    bool from_terminal = false;
+};
+
+class SignalCatcher {
+public:
+    /// Blocks and catches SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGCHLD.
+    SignalCatcher();
+    /// Restores the signal mask and dispositions found at construction.
+    ~SignalCatcher();
+    SignalCatcher(const SignalCatcher&) = delete;
+    SignalCatcher& operator=(const SignalCatcher&) = delete;
+
+    /// Sleeps until `timeout` passes, a signal arrives, or one of `fds` is readable. Returns the
+    /// readable descriptors.
+    std::vector<int> sleep(Duration timeout, std::span<const int> fds = {});
+    /// The signals received since the last call, oldest first, each once.
+    [[nodiscard]] std::vector<ReceivedSignal> take();
+    /// True once per batch of SIGCHLD: a child changed state.
+    [[nodiscard]] bool take_child_event();
+    /// What was in place before: the platform side restores it, and gives children its mask.
+    struct Saved;
+    [[nodiscard]] const Saved& saved() const { return *saved_; }
+
+private:
+    std::unique_ptr<Saved> saved_;
+};
+
+/// The signals forwarded to the command and that end the wait (shared/design/cli.md).
+[[nodiscard]] std::span<const int> forwarded_signals();
+
+}  // namespace gw

@@ -1,0 +1,113 @@
+#include <poll.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "process/signals_posix.hpp"
+
+namespace gw {
+namespace {
+
+constexpr std::array<int, 6> kForwarded{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+constexpr auto kCaught = kCaughtSignals;
+
+// Written only by the handler, read and cleared with the signals blocked.
+volatile sig_atomic_t g_pending[NSIG];
+volatile sig_atomic_t g_terminal[NSIG];
+volatile sig_atomic_t g_order[NSIG];  // arrival order, for fair reporting of several signals
+volatile sig_atomic_t g_counter;
+volatile sig_atomic_t g_child_event;
+
+bool sent_by_process(const siginfo_t* info) {
+    if (info == nullptr) return true;
+    if (info->si_code == SI_USER || info->si_code == SI_QUEUE) return true;
+#ifdef SI_TKILL
+    if (info->si_code == SI_TKILL) return true;
+#endif
+    return false;
+}
+
+void on_signal(int signo, siginfo_t* info, void*) {
+    if (signo == SIGCHLD) {
+        g_child_event = 1;
+        return;
+    }
+    g_pending[signo] = 1;
+    g_terminal[signo] = sent_by_process(info) ? 0 : 1;
+    g_counter = g_counter + 1;
+    g_order[signo] = g_counter;
+}
+
+sigset_t caught_set() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : kCaught) sigaddset(&set, s);
+    return set;
+}
+
+}  // namespace
+
+std::span<const int> forwarded_signals() {
+    return kForwarded;
+}
+
+SignalCatcher::SignalCatcher() : saved_(std::make_unique<Saved>()) {
+    sigset_t set = caught_set();
+    if (sigprocmask(SIG_BLOCK, &set, &saved_->mask) != 0) throw_system_error("sigprocmask", errno);
+    struct sigaction sa{};
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigfillset(&sa.sa_mask);  // one handler at a time: the flags need no atomicity beyond that
+    for (std::size_t i = 0; i < kCaught.size(); ++i) {
+        if (sigaction(kCaught[i], &sa, &saved_->actions[i]) != 0) throw_system_error("sigaction", errno);
+    }
+}
+
+SignalCatcher::~SignalCatcher() {
+    for (std::size_t i = 0; i < kCaught.size(); ++i) sigaction(kCaught[i], &saved_->actions[i], nullptr);
+    sigprocmask(SIG_SETMASK, &saved_->mask, nullptr);
+}
+
+std::vector<int> SignalCatcher::sleep(Duration timeout, std::span<const int> fds) {
+    std::vector<pollfd> polls;
+    for (int fd : fds) polls.push_back(pollfd{fd, POLLIN, 0});
+    if (timeout < Duration{0}) timeout = Duration{0};
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    timespec ts{static_cast<time_t>(secs.count()), static_cast<long>((timeout - secs).count())};
+    // The caught signals are unblocked only for the duration of the sleep.
+    sigset_t during = saved_->mask;
+    for (int s : kCaught) sigdelset(&during, s);
+    int n = ::ppoll(polls.data(), polls.size(), &ts, &during);
+    std::vector<int> ready;
+    if (n < 0 && errno != EINTR) throw_system_error("ppoll", errno);
+    for (const pollfd& p : polls) {
+        if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) ready.push_back(p.fd);
+    }
+    return ready;
+}
+
+std::vector<ReceivedSignal> SignalCatcher::take() {
+    std::vector<std::pair<int, ReceivedSignal>> got;
+    for (int s : kForwarded) {
+        if (g_pending[s] != 0) {
+            got.push_back({g_order[s], ReceivedSignal{s, g_terminal[s] != 0}});
+            g_pending[s] = 0;
+        }
+    }
+    std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    std::vector<ReceivedSignal> out;
+    for (auto& [order, sig] : got) out.push_back(sig);
+    return out;
+}
+
+bool SignalCatcher::take_child_event() {
+    bool event = g_child_event != 0;
+    g_child_event = 0;
+    return event;
+}
+
+}  // namespace gw
