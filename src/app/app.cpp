@@ -4,6 +4,7 @@
 
 #include "app/commands.hpp"
 #include "common/error.hpp"
+#include "hold/holder_server.hpp"
 
 namespace gw {
 
@@ -18,7 +19,7 @@ int run_app(int argc, const char* const* argv) {
             case Mode::run: return run_command(options, reporter);
             case Mode::status: return show_status(options, reporter);
             case Mode::version: return show_version();
-            case Mode::holder: break;
+            case Mode::holder: return run_holder();
         }
         return static_cast<int>(ExitCode::tool_failed);
     } catch (const Error& e) {

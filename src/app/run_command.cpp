@@ -4,6 +4,7 @@
 
 #include "app/commands.hpp"
 #include "app/launch_plan.hpp"
+#include "app/supervisor.hpp"
 #include "app/wait_loop.hpp"
 #include "common/error.hpp"
 #include "driver/nvml.hpp"
@@ -47,19 +48,6 @@ std::string describe(const std::vector<ChosenGpu>& gpus) {
     return out;
 }
 
-/// Runs until the command ends, passing on every signal a process sent us (a terminal's signal
-/// reached the command directly, as it is in our process group).
-int supervise(Child& child, SignalCatcher& signals) {
-    for (;;) {
-        if (auto status = child.poll()) return *status;
-        (void)signals.sleep(std::chrono::seconds(1));
-        (void)signals.take_child_event();
-        for (const ReceivedSignal& s : signals.take()) {
-            if (!s.from_terminal) child.signal(s.number);
-        }
-    }
-}
-
 }  // namespace
 
 int run_command(const Options& o, Reporter& reporter) {
@@ -68,11 +56,12 @@ int run_command(const Options& o, Reporter& reporter) {
     GpuInventory inventory = nvml.inventory();
     for (const std::string& skipped : inventory.skipped) reporter.warning("skipping " + skipped);
     reporter.detail(nvml.version());
+    LockOwner owner = owner_record(o);
     WaitRequest request{candidates_of(o, inventory), o.count, o.rule, o.idle_for, o.poll,
-                        o.timeout, owner_record(o)};
+                        o.timeout, owner};
     LockDirectory locks(o.lock_dir);
-    WaitLoop loop(nvml, locks, signals, reporter, std::move(request));
-    WaitOutcome outcome = loop.run();
+    HeldGpus held(signals, reporter, HoldSettings{o.hold, o.hold_fraction});
+    WaitOutcome outcome = WaitLoop(nvml, locks, signals, reporter, held, std::move(request)).run();
     if (outcome.end == WaitOutcome::End::timed_out) {
         reporter.info(fmt::format("gave up: --timeout {} passed", format_duration(*o.timeout)));
         return static_cast<int>(ExitCode::timed_out);
@@ -81,10 +70,12 @@ int run_command(const Options& o, Reporter& reporter) {
         reporter.info(fmt::format("stopped by signal {} while waiting", outcome.signal));
         return 128 + outcome.signal;
     }
-    auto chosen = order_for_cuda(inventory, outcome.acquisition.gpus);
+    auto chosen = order_for_cuda(inventory, held.identities());
     reporter.info("running on " + describe(chosen));
     Child child(plan_launch(o, chosen), signals);
-    return supervise(child, signals);
+    Supervisor supervisor(nvml, signals, reporter, held, SupervisorSettings{o.poll, o.hold_max, owner});
+    int status = supervisor.run(child);
+    return status;
 }
 
 }  // namespace gw

@@ -7,113 +7,202 @@
 #include "process/process_table.hpp"
 
 namespace gw {
+namespace {
+
+std::vector<std::string> uuids_of(const std::vector<GpuIdentity>& gpus) {
+    std::vector<std::string> out;
+    for (const GpuIdentity& g : gpus) out.push_back(g.uuid);
+    return out;
+}
+
+QueueEntry entry_for(const WaitRequest& r) {
+    return QueueEntry{0, r.owner.pid, r.owner.user, r.owner.command, r.count,
+                      uuids_of(r.candidates), r.owner.since};
+}
+
+}  // namespace
 
 WaitLoop::WaitLoop(GpuDriver& driver, const LockDirectory& locks, SignalCatcher& signals,
-                   Reporter& reporter, WaitRequest request)
-    : driver_(driver), locks_(locks), signals_(signals), reporter_(reporter),
-      request_(std::move(request)) {}
+                   Reporter& reporter, HeldGpus& held, WaitRequest request)
+    : driver_(driver), locks_(locks), signals_(signals), reporter_(reporter), held_(held),
+      request_(std::move(request)), queue_dir_(queue_path(locks)),
+      ticket_(std::make_unique<QueueTicket>(queue_dir_, entry_for(request_))),
+      watch_({locks.path(), queue_dir_}) {}
+
+std::set<unsigned> WaitLoop::own_pids() const {
+    std::set<unsigned> pids;
+    if (auto pid = held_.holder_pid()) pids.insert(static_cast<unsigned>(*pid));
+    return pids;
+}
+
+const GpuIdentity& WaitLoop::candidate(const std::string& uuid) const {
+    return *std::find_if(request_.candidates.begin(), request_.candidates.end(),
+                         [&](const GpuIdentity& g) { return g.uuid == uuid; });
+}
 
 WaitLoop::Look WaitLoop::look(const GpuIdentity& gpu) {
     Look l;
+    bool ours = held_.contains(gpu.uuid);
     l.status = driver_.probe(gpu, first_query(request_.rule));
     // The process list costs the most: read it only when the decision needs it.
-    if (needs_processes(request_.rule, l.status, false)) {
+    if (needs_processes(request_.rule, l.status, ours)) {
         GpuStatus more = driver_.probe(gpu, GpuQuery::processes);
         if (!more.error.empty()) l.status.error = more.error;
         l.status.processes = std::move(more.processes);
     }
-    l.judgement = judge(l.status, request_.rule, own_pids_);
+    l.judgement = judge(l.status, request_.rule, own_pids());
     return l;
 }
 
 std::string WaitLoop::busy_text(const GpuIdentity& gpu, const Look& l) const {
     std::string reason = l.judgement.reason;
-    if (l.status.processes && !l.status.processes->empty()) {
-        // Name the first process the way a user would look for it.
-        const GpuProcess& p = l.status.processes->front();
-        if (auto info = describe_process(p.pid)) {
-            reason = fmt::format("pid {} {} ({})", p.pid, info->command, info->user);
-        }
-        if (l.status.processes->size() > 1) {
-            reason += fmt::format(" +{} more", l.status.processes->size() - 1);
+    std::set<unsigned> own = own_pids();
+    if (l.status.processes) {
+        // Name the first foreign process the way a user would look for it.
+        for (const GpuProcess& p : *l.status.processes) {
+            if (own.contains(p.pid)) continue;
+            if (auto info = describe_process(p.pid)) {
+                reason = fmt::format("pid {} {} ({})", p.pid, info->command, info->user);
+            }
+            break;
         }
     }
     return fmt::format("GPU {} {}", gpu.index, reason);
 }
 
-std::vector<std::size_t> WaitLoop::ready_candidates(TimePoint now, WaitView& view) {
-    std::vector<std::size_t> ready;
-    Duration longest_wait{0};
-    for (std::size_t i = 0; i < request_.candidates.size(); ++i) {
-        const GpuIdentity& gpu = request_.candidates[i];
+std::vector<std::string> WaitLoop::ready_gpus(TimePoint now, WaitView& view) {
+    std::vector<std::string> ready;
+    for (const GpuIdentity& gpu : request_.candidates) {
         Look l = look(gpu);
+        bool ours = held_.contains(gpu.uuid);
         idle_.observe(gpu.uuid, l.judgement.available, now);
         if (!l.judgement.available) {
             view.busy.push_back(busy_text(gpu, l));
+            if (ours) {
+                reporter_.info(fmt::format("giving up GPU {}: {}", gpu.index, l.judgement.reason));
+                held_.give_up(gpu.uuid);
+            }
+        } else if (ours) {
+            continue;
+        } else if (auto r = refused_.find(gpu.uuid); r != refused_.end() && r->second > now) {
+            view.busy.push_back(fmt::format("GPU {} could not be held", gpu.index));
         } else if (idle_.ready(gpu.uuid, request_.idle_for, now)) {
-            ready.push_back(i);
+            ready.push_back(gpu.uuid);
         } else {
-            longest_wait = std::max(longest_wait, idle_.idle_time(gpu.uuid, now));
-            view.note = fmt::format("GPU {} idle, waiting --idle-for {}", gpu.index,
+            view.note = fmt::format("GPU {} free for {} of --idle-for {}", gpu.index,
+                                    format_duration(idle_.idle_time(gpu.uuid, now)),
                                     format_duration(request_.idle_for));
         }
     }
     return ready;
 }
 
-std::optional<Acquisition> WaitLoop::try_acquire(const std::vector<std::size_t>& ready,
-                                                 WaitView& view) {
-    Acquisition got;
-    for (std::size_t i : ready) {
-        if (got.gpus.size() == request_.count) break;
-        const GpuIdentity& gpu = request_.candidates[i];
-        auto lock = GpuLock::try_acquire(locks_, gpu.uuid, request_.owner);
+std::vector<Contender> WaitLoop::contenders_ahead() {
+    std::vector<Contender> ahead;
+    std::map<long, unsigned> locked_by;  // pid -> GPUs it has locked among our candidates
+    for (const GpuIdentity& gpu : request_.candidates) {
+        if (auto owner = GpuLock::holder(locks_, gpu.uuid)) ++locked_by[owner->pid];
+    }
+    for (const QueueEntry& e : read_queue(queue_dir_)) {
+        if (e.number >= ticket_->entry().number) break;
+        ahead.push_back(Contender{e.count, e.candidates, locked_by[e.pid]});
+    }
+    return ahead;
+}
+
+void WaitLoop::take(const std::vector<std::string>& allowed, bool gather, WaitView& view) {
+    std::size_t missing = request_.count - held_.size();
+    // Without gathering, take all that is missing at once or nothing: a waiter holding part of
+    // what it needs could block an earlier one.
+    if (!gather && allowed.size() < missing) return;
+    std::vector<std::string> taken;
+    for (const std::string& uuid : allowed) {
+        if (taken.size() == missing) break;
+        const GpuIdentity& gpu = candidate(uuid);
+        auto lock = GpuLock::try_acquire(locks_, uuid, request_.owner);
         if (!lock) {
-            auto owner = GpuLock::holder(locks_, gpu.uuid);
+            auto owner = GpuLock::holder(locks_, uuid);
             view.busy.push_back(owner ? fmt::format("GPU {} locked by pid {} ({})", gpu.index,
                                                     owner->pid, owner->user)
-                                      : fmt::format("GPU {} locked by another gpu-waiter", gpu.index));
+                                      : fmt::format("GPU {} locked by another waiter", gpu.index));
             continue;
         }
+        held_.add(gpu, std::move(lock));
+        taken.push_back(uuid);
         // Look again now that it is ours: a process may have started since the last look.
         if (Look l = look(gpu); !l.judgement.available) {
             view.busy.push_back(busy_text(gpu, l));
-            continue;
+            held_.give_up(uuid);
+            taken.pop_back();
         }
-        got.gpus.push_back(gpu);
-        got.locks.push_back(std::move(lock));
     }
-    if (got.gpus.size() < request_.count) return std::nullopt;  // all-or-nothing: unlock
-    return got;
+    if (!gather && taken.size() < missing) {
+        for (const std::string& uuid : taken) held_.give_up(uuid);
+    }
+}
+
+void WaitLoop::check_holds() {
+    for (const auto& [uuid, why] : held_.collect_replies()) {
+        // Someone took the memory first, or CUDA refuses the GPU: it is not ours to wait on.
+        const GpuIdentity& gpu = candidate(uuid);
+        reporter_.info(fmt::format("giving up GPU {}: cannot hold it: {}", gpu.index, why));
+        held_.give_up(uuid);
+        // Someone else's allocation shows in NVML soon; until then, don't retake it each poll.
+        refused_[uuid] = std::chrono::steady_clock::now() + std::max<Duration>(request_.poll * 10, std::chrono::seconds(5));
+    }
+}
+
+void WaitLoop::round(TimePoint now, WaitView& view) {
+    check_holds();
+    std::vector<std::string> ready = ready_gpus(now, view);
+    if (held_.size() >= request_.count) return;
+    std::vector<Contender> ahead = contenders_ahead();
+    std::vector<std::string> allowed = share_for(ahead, ready);
+    if (allowed.size() < ready.size()) {
+        view.note = fmt::format("{} free GPU(s) kept for earlier waiters", ready.size() - allowed.size());
+    }
+    take(allowed, may_gather(ahead, uuids_of(request_.candidates)), view);
+}
+
+void WaitLoop::sleep_until_next_round(Duration timeout) {
+    std::vector<int> fds;
+    if (watch_.fd() >= 0) fds.push_back(watch_.fd());
+    if (held_.reply_fd() >= 0) fds.push_back(held_.reply_fd());
+    (void)signals_.sleep(timeout, fds);
+    watch_.drain();
 }
 
 WaitOutcome WaitLoop::run() {
     const TimePoint start = std::chrono::steady_clock::now();
+    TimePoint next_look = start;
     for (;;) {
         TimePoint now = std::chrono::steady_clock::now();
         WaitView view{request_.count, static_cast<unsigned>(request_.candidates.size()), {}, {},
                       now - start};
-        std::vector<std::size_t> ready = ready_candidates(now, view);
-        if (ready.size() >= request_.count) {
-            if (auto got = try_acquire(ready, view)) {
-                reporter_.end_status_line();
-                return WaitOutcome{WaitOutcome::End::acquired, std::move(*got), 0};
-            }
+        round(now, view);
+        if (held_.size() >= request_.count) {
+            reporter_.end_status_line();
+            ticket_.reset();  // leave the queue: the next waiter moves up
+            return WaitOutcome{WaitOutcome::End::acquired, 0};
+        }
+        if (held_.size() > 0) {
+            view.note = fmt::format("holding {} of {}", held_.size(), request_.count);
         }
         reporter_.waiting(view);
-        Duration sleep_for = request_.poll;
+        next_look = now + request_.poll;
+        Duration sleep_for = next_look - std::chrono::steady_clock::now();
         if (request_.timeout) {
             Duration left = *request_.timeout - (std::chrono::steady_clock::now() - start);
             if (left <= Duration{0}) {
                 reporter_.end_status_line();
-                return WaitOutcome{WaitOutcome::End::timed_out, {}, 0};
+                return WaitOutcome{WaitOutcome::End::timed_out, 0};
             }
             sleep_for = std::min(sleep_for, left);
         }
-        (void)signals_.sleep(sleep_for);
+        sleep_until_next_round(sleep_for);
         if (auto got = signals_.take(); !got.empty()) {
             reporter_.end_status_line();
-            return WaitOutcome{WaitOutcome::End::signalled, {}, got.front().number};
+            return WaitOutcome{WaitOutcome::End::signalled, got.front().number};
         }
     }
 }

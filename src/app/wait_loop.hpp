@@ -1,17 +1,23 @@
-// The wait: look at the candidate GPUs every poll, and when enough of them are available (and
-// have been for --idle-for), lock them. Ends with the GPUs locked, a timeout, or a signal.
+// The wait: look at the candidate GPUs every poll (or when another gpu-waiter lets a GPU go),
+// take the ones this waiter may have in queue order, and end when it has all it needs, at the
+// timeout, or on a signal.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <vector>
 
+#include "app/held_gpus.hpp"
 #include "driver/gpu.hpp"
+#include "lock/directory_watch.hpp"
 #include "lock/gpu_lock.hpp"
 #include "policy/availability.hpp"
+#include "policy/fair_share.hpp"
 #include "policy/idle_tracker.hpp"
 #include "process/signals.hpp"
+#include "queue/queue.hpp"
 #include "ui/reporter.hpp"
 
 namespace gw {
@@ -23,25 +29,19 @@ struct WaitRequest {
     Duration idle_for{0};
     Duration poll{0};
     std::optional<Duration> timeout;
-    LockOwner owner;  // what our lock files say about us
-};
-
-/// GPUs that are ours: locked, and re-checked after locking.
-struct Acquisition {
-    std::vector<GpuIdentity> gpus;
-    std::vector<std::unique_ptr<GpuLock>> locks;
+    LockOwner owner;  // what our lock files and ticket say about us
 };
 
 struct WaitOutcome {
     enum class End { acquired, timed_out, signalled } end = End::timed_out;
-    Acquisition acquisition;
     int signal = 0;
 };
 
 class WaitLoop {
 public:
+    /// `held` receives the GPUs as they are taken; on `acquired` it holds `count` of them.
     WaitLoop(GpuDriver& driver, const LockDirectory& locks, SignalCatcher& signals,
-             Reporter& reporter, WaitRequest request);
+             Reporter& reporter, HeldGpus& held, WaitRequest request);
     [[nodiscard]] WaitOutcome run();
 
 private:
@@ -50,18 +50,27 @@ private:
         Judgement judgement;
     };
     [[nodiscard]] Look look(const GpuIdentity& gpu);
-    [[nodiscard]] std::vector<std::size_t> ready_candidates(TimePoint now, WaitView& view);
-    [[nodiscard]] std::optional<Acquisition> try_acquire(const std::vector<std::size_t>& ready,
-                                                         WaitView& view);
+    void round(TimePoint now, WaitView& view);
+    [[nodiscard]] std::vector<std::string> ready_gpus(TimePoint now, WaitView& view);
+    [[nodiscard]] std::vector<Contender> contenders_ahead();
+    void take(const std::vector<std::string>& allowed, bool gather, WaitView& view);
+    void check_holds();
     [[nodiscard]] std::string busy_text(const GpuIdentity& gpu, const Look& look) const;
+    [[nodiscard]] const GpuIdentity& candidate(const std::string& uuid) const;
+    [[nodiscard]] std::set<unsigned> own_pids() const;
+    void sleep_until_next_round(Duration timeout);
 
     GpuDriver& driver_;
     const LockDirectory& locks_;
     SignalCatcher& signals_;
     Reporter& reporter_;
+    HeldGpus& held_;
     WaitRequest request_;
     IdleTracker idle_;
-    std::set<unsigned> own_pids_;
+    std::string queue_dir_;
+    std::unique_ptr<QueueTicket> ticket_;
+    DirectoryWatch watch_;
+    std::map<std::string, TimePoint> refused_;  // GPUs whose hold failed: taken until then
 };
 
 }  // namespace gw

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -6,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "lock/directory_watch.hpp"
 #include "lock/gpu_lock.hpp"
 #include "lock/shared_file.hpp"
+#include "process/process_table.hpp"
 
 namespace gw {
 namespace {
@@ -71,17 +74,24 @@ void GpuLock::record(const LockOwner& owner) {
 }
 
 GpuLock::~GpuLock() {
-    // Empty the record first so a reader never sees a stale owner on a free lock.
+    // Empty the record first so a reader never sees a stale owner on a free lock; announce
+    // only after unlocking, so that a waiter woken by it finds the lock free.
     [[maybe_unused]] int rc = ::ftruncate(fd_, 0);
-    ::close(fd_);  // releases the flock
+    ::flock(fd_, LOCK_UN);
+    announce_release(fd_);
+    ::close(fd_);
 }
 
 std::optional<LockOwner> GpuLock::holder(const LockDirectory& dir, const std::string& uuid) {
+    // Read without locking: a shared lock taken here, however briefly, would make a waiter's
+    // exclusive attempt fail and delay its hand-over. A holder empties the record before it
+    // unlocks; a holder killed outright leaves a record whose process is gone.
     std::string path = dir.entry(lock_file_name(uuid));
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (!fd.valid()) return std::nullopt;
-    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return std::nullopt;  // nobody holds it
-    return decode(read_all(fd.get()));
+    auto owner = decode(read_all(fd.get()));
+    if (!owner || !process_alive(owner->pid)) return std::nullopt;
+    return owner;
 }
 
 }  // namespace gw

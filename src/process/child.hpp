@@ -14,6 +14,9 @@ namespace gw {
 struct LaunchRequest {
     std::vector<std::string> argv;  // argv[0] is found through PATH
     std::vector<std::pair<std::string, std::string>> set_env;  // added to (or replacing) ours
+    std::vector<std::string> unset_env;                         // removed from ours
+    int stdin_fd = -1;   // becomes the child's standard input, when set
+    int stdout_fd = -1;  // becomes the child's standard output, when set
 };
 
 class Child {
@@ -33,6 +36,8 @@ public:
     [[nodiscard]] std::optional<int> poll();
     /// Sends `signo` to the child.
     void signal(int signo) const;
+    /// Kills the child if it still runs and waits until it is gone.
+    void kill_and_wait();
 
 private:
     long pid_ = -1;

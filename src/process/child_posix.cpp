@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -22,7 +23,9 @@ std::vector<std::string> build_environment(const LaunchRequest& request) {
     for (char** e = environ; *e != nullptr; ++e) {
         std::string entry(*e);
         std::string name = entry.substr(0, entry.find('='));
-        if (!overrides.contains(name)) env.push_back(std::move(entry));
+        bool unset = std::find(request.unset_env.begin(), request.unset_env.end(), name) !=
+                     request.unset_env.end();
+        if (!overrides.contains(name) && !unset) env.push_back(std::move(entry));
     }
     for (auto& [name, value] : overrides) env.push_back(name + "=" + value);
     return env;
@@ -47,6 +50,7 @@ struct SpawnAttributes {
             if (signals.saved().actions[i].sa_handler != SIG_IGN)
                 sigaddset(&defaults, kCaughtSignals[i]);
         }
+        if (signals.saved().pipe_action.sa_handler != SIG_IGN) sigaddset(&defaults, SIGPIPE);
         posix_spawnattr_setsigmask(&attr, &signals.saved().mask);
         posix_spawnattr_setsigdefault(&attr, &defaults);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -54,6 +58,19 @@ struct SpawnAttributes {
     ~SpawnAttributes() { posix_spawnattr_destroy(&attr); }
     SpawnAttributes(const SpawnAttributes&) = delete;
     SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+};
+
+/// Standard input and output redirections (dup2 clears close-on-exec on the copies only).
+struct FileActions {
+    posix_spawn_file_actions_t actions{};
+    explicit FileActions(const LaunchRequest& request) {
+        posix_spawn_file_actions_init(&actions);
+        if (request.stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, request.stdin_fd, 0);
+        if (request.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, request.stdout_fd, 1);
+    }
+    ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
+    FileActions(const FileActions&) = delete;
+    FileActions& operator=(const FileActions&) = delete;
 };
 
 }  // namespace
@@ -64,8 +81,9 @@ Child::Child(const LaunchRequest& request, const SignalCatcher& signals) {
     auto argv = pointers(args);
     auto envp = pointers(env);
     SpawnAttributes attributes(signals);
+    FileActions files(request);
     pid_t pid = -1;
-    int rc = posix_spawnp(&pid, argv[0], nullptr, &attributes.attr, argv.data(), envp.data());
+    int rc = posix_spawnp(&pid, argv[0], &files.actions, &attributes.attr, argv.data(), envp.data());
     if (rc == ENOENT || rc == ENOTDIR) {
         throw Error(fmt::format("{}: command not found", request.argv[0]),
                     "check the name and PATH", ExitCode::not_found);
@@ -78,10 +96,16 @@ Child::Child(const LaunchRequest& request, const SignalCatcher& signals) {
 }
 
 Child::~Child() {
+    kill_and_wait();
+}
+
+void Child::kill_and_wait() {
     if (pid_ > 0 && !status_) {
         ::kill(static_cast<pid_t>(pid_), SIGKILL);
         int status = 0;
-        ::waitpid(static_cast<pid_t>(pid_), &status, 0);
+        while (::waitpid(static_cast<pid_t>(pid_), &status, 0) < 0 && errno == EINTR) {
+        }
+        status_ = 128 + SIGKILL;
     }
 }
 

@@ -35,3 +35,10 @@ struct ProcessInfo {
 [[nodiscard]] bool process_alive(long pid);
 
 }  // namespace gw
+
+namespace gw {
+
+/// The path of the running gpu-waiter binary, to start its holder from.
+[[nodiscard]] std::string self_executable();
+
+}  // namespace gw

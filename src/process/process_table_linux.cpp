@@ -100,3 +100,14 @@ long current_pid() {
 }
 
 }  // namespace gw
+
+namespace gw {
+
+std::string self_executable() {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return "/proc/self/exe";
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+}  // namespace gw

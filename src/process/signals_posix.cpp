@@ -65,10 +65,15 @@ SignalCatcher::SignalCatcher() : saved_(std::make_unique<Saved>()) {
     for (std::size_t i = 0; i < kCaught.size(); ++i) {
         if (sigaction(kCaught[i], &sa, &saved_->actions[i]) != 0) throw_system_error("sigaction", errno);
     }
+    // A holder that died must show up as an error from write(), not kill gpu-waiter.
+    struct sigaction ignore{};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &saved_->pipe_action);
 }
 
 SignalCatcher::~SignalCatcher() {
     for (std::size_t i = 0; i < kCaught.size(); ++i) sigaction(kCaught[i], &saved_->actions[i], nullptr);
+    sigaction(SIGPIPE, &saved_->pipe_action, nullptr);
     sigprocmask(SIG_SETMASK, &saved_->mask, nullptr);
 }
 

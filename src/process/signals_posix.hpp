@@ -15,6 +15,7 @@ inline constexpr std::array<int, 7> kCaughtSignals{SIGINT,  SIGTERM, SIGHUP, SIG
 struct SignalCatcher::Saved {
     sigset_t mask;
     std::array<struct sigaction, kCaughtSignals.size()> actions;
+    struct sigaction pipe_action;  // SIGPIPE is ignored while gpu-waiter runs, not in children
 };
 
 }  // namespace gw

@@ -1,0 +1,84 @@
+#include "app/supervisor.hpp"
+
+#include <fmt/format.h>
+
+#include "policy/handover.hpp"
+#include "policy/idle_tracker.hpp"
+#include "process/process_table.hpp"
+
+namespace gw {
+
+Supervisor::Supervisor(GpuDriver& driver, SignalCatcher& signals, Reporter& reporter,
+                       HeldGpus& held, SupervisorSettings settings)
+    : driver_(driver), signals_(signals), reporter_(reporter), held_(held),
+      settings_(std::move(settings)) {}
+
+void Supervisor::hand_over(const GpuIdentity& gpu, const std::string& why) {
+    reporter_.detail(fmt::format("GPU {}: {}; hold released", gpu.index, why));
+    held_.release_hold(gpu.uuid);
+    held_.set_lock_state(gpu.uuid, "handed over", settings_.owner);
+}
+
+void Supervisor::note_hold_baselines() {
+    for (const auto& [uuid, why] : held_.collect_replies()) {
+        reporter_.warning(fmt::format("could not hold {}: {}", uuid, why));
+    }
+}
+
+void Supervisor::watch_holds(const Child& child) {
+    using Action = HandoverDecision::Action;
+    if (held_.holding().empty()) return;
+    std::set<long> tree = process_tree(child.pid(), list_processes());
+    for (const GpuIdentity& gpu : held_.identities()) {
+        // Until the holder confirms, there is no baseline to compare with.
+        if (!held_.hold_in_place(gpu.uuid)) continue;
+        GpuStatus status = driver_.probe(gpu, GpuQuery::memory | GpuQuery::processes);
+        if (!status.error.empty()) continue;
+        if (!held_.used_with_hold(gpu.uuid) && status.memory) {
+            held_.set_used_with_hold(gpu.uuid, status.memory->used);
+        }
+        HandoverInput in{&status, &tree, held_.holder_pid().value_or(0),
+                         held_.used_with_hold(gpu.uuid)};
+        HandoverDecision d = decide_handover(in);
+        switch (d.action) {
+            case Action::keep: break;
+            case Action::command_arrived:
+                hand_over(gpu, fmt::format("the command's pid {} is on it", d.pid));
+                break;
+            case Action::foreign_arrived:
+                reporter_.warning(fmt::format("GPU {}: pid {} is using it too, not started by "
+                                              "the command", gpu.index, d.pid));
+                hand_over(gpu, "another process arrived");
+                break;
+            case Action::memory_rose:
+                hand_over(gpu, "its memory use grew (the command, in another PID namespace)");
+                break;
+        }
+    }
+}
+
+int Supervisor::run(Child& child) {
+    const TimePoint start = std::chrono::steady_clock::now();
+    for (;;) {
+        if (auto status = child.poll()) return *status;
+        note_hold_baselines();
+        if (settings_.hold_max && !held_.holding().empty() &&
+            std::chrono::steady_clock::now() - start >= *settings_.hold_max) {
+            reporter_.detail("--hold-max passed: holds released");
+            held_.release_all_holds();
+        }
+        watch_holds(child);
+        bool holding = !held_.holding().empty();
+        std::vector<int> fds;
+        if (held_.reply_fd() >= 0) fds.push_back(held_.reply_fd());
+        // Without holds there is nothing to poll for: SIGCHLD or another signal wakes us.
+        (void)signals_.sleep(holding ? settings_.poll : std::chrono::seconds(60), fds);
+        (void)signals_.take_child_event();
+        for (const ReceivedSignal& s : signals_.take()) {
+            // A terminal's signal reached the command already: it is in our process group.
+            if (!s.from_terminal) child.signal(s.number);
+        }
+    }
+}
+
+}  // namespace gw

@@ -1,0 +1,40 @@
+// While the command runs: pass signals on, and hand each held GPU over to the command as soon
+// as the command (or anything it started) appears on it.
+#pragma once
+
+#include <optional>
+
+#include "app/held_gpus.hpp"
+#include "driver/gpu.hpp"
+#include "process/child.hpp"
+#include "process/signals.hpp"
+#include "ui/reporter.hpp"
+
+namespace gw {
+
+struct SupervisorSettings {
+    Duration poll{0};
+    std::optional<Duration> hold_max;
+    LockOwner owner;
+};
+
+class Supervisor {
+public:
+    Supervisor(GpuDriver& driver, SignalCatcher& signals, Reporter& reporter, HeldGpus& held,
+               SupervisorSettings settings);
+    /// Runs until the command ends; returns its exit status (or 128+N).
+    [[nodiscard]] int run(Child& child);
+
+private:
+    void watch_holds(const Child& child);
+    void hand_over(const GpuIdentity& gpu, const std::string& why);
+    void note_hold_baselines();
+
+    GpuDriver& driver_;
+    SignalCatcher& signals_;
+    Reporter& reporter_;
+    HeldGpus& held_;
+    SupervisorSettings settings_;
+};
+
+}  // namespace gw

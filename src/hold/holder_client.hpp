@@ -1,0 +1,42 @@
+// gpu-waiter's side of the holder: starts `gpu-waiter --internal-holder`, sends it requests and
+// collects its replies without ever blocking the wait loop.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+#include "hold/protocol.hpp"
+#include "process/child.hpp"
+
+namespace gw {
+
+class HolderProcess {
+public:
+    /// Starts the holder. It loads CUDA on its own time; requests queue in the pipe meanwhile.
+    explicit HolderProcess(const SignalCatcher& signals);
+    /// Closes the holder's input and makes sure it is gone (its memory and contexts with it)
+    /// before returning, so that nobody sees a hold after gpu-waiter let its GPUs go.
+    ~HolderProcess();
+    HolderProcess(const HolderProcess&) = delete;
+    HolderProcess& operator=(const HolderProcess&) = delete;
+
+    [[nodiscard]] long pid() const { return child_->pid(); }
+    void send(const hold::Request& request);
+    /// Readable when replies are waiting: for the wait loop's sleep.
+    [[nodiscard]] int reply_fd() const { return replies_.get(); }
+    /// Every complete reply received so far; never blocks.
+    [[nodiscard]] std::vector<hold::Reply> take_replies();
+    /// True once the holder has closed its output (it died).
+    [[nodiscard]] bool gone() const { return eof_; }
+
+private:
+    UniqueFd requests_;
+    UniqueFd replies_;
+    std::unique_ptr<Child> child_;
+    std::string partial_;
+    bool eof_ = false;
+};
+
+}  // namespace gw

@@ -1,0 +1,76 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/error.hpp"
+#include "hold/holder_client.hpp"
+#include "process/process_table.hpp"
+
+namespace gw {
+namespace {
+
+struct Pipe {
+    UniqueFd read_end, write_end;
+};
+
+Pipe make_pipe() {
+    int fds[2];
+    // Close-on-exec: the command must not inherit the holder's pipes, or the holder would not
+    // see end-of-file when gpu-waiter dies.
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw_system_error("pipe2", errno);
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+HolderProcess::HolderProcess(const SignalCatcher& signals) {
+    Pipe to_holder = make_pipe();
+    Pipe from_holder = make_pipe();
+    LaunchRequest request;
+    request.argv = {self_executable(), "--internal-holder"};
+    // CUDA numbers devices among the visible ones in CUDA_DEVICE_ORDER: with every GPU visible
+    // and PCI order, the holder's device numbers are the ordinals the command will use.
+    request.set_env = {{"CUDA_DEVICE_ORDER", "PCI_BUS_ID"}};
+    request.unset_env = {"CUDA_VISIBLE_DEVICES"};
+    request.stdin_fd = to_holder.read_end.get();
+    request.stdout_fd = from_holder.write_end.get();
+    child_ = std::make_unique<Child>(request, signals);
+    requests_ = std::move(to_holder.write_end);
+    replies_ = std::move(from_holder.read_end);
+    if (::fcntl(replies_.get(), F_SETFL, O_NONBLOCK) != 0) throw_system_error("fcntl", errno);
+}
+
+HolderProcess::~HolderProcess() {
+    requests_.reset();
+    child_->kill_and_wait();
+}
+
+void HolderProcess::send(const hold::Request& request) {
+    std::string line = hold::encode(request);
+    // Requests are a few dozen bytes, far below the pipe's buffer: one write never blocks long.
+    if (::write(requests_.get(), line.data(), line.size()) < 0 && errno != EPIPE) {
+        throw_system_error("write to holder", errno);
+    }
+}
+
+std::vector<hold::Reply> HolderProcess::take_replies() {
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(replies_.get(), buf, sizeof buf);
+        if (n > 0) {
+            partial_.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n == 0) eof_ = true;
+        break;
+    }
+    std::vector<hold::Reply> out;
+    for (std::size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
+        if (auto r = hold::decode_reply(partial_.substr(0, nl))) out.push_back(std::move(*r));
+        partial_.erase(0, nl + 1);
+    }
+    return out;
+}
+
+}  // namespace gw

@@ -1,0 +1,34 @@
+// The line protocol between gpu-waiter and its holder process, over two pipes. One message per
+// line, words separated by single spaces; the last field of "failed" is free text.
+//   gpu-waiter -> holder:  hold BUSID FRACTION | release BUSID
+//   holder -> gpu-waiter:  held BUSID BYTES ORDINAL | failed BUSID TEXT | released BUSID
+// Pure code, so both sides and the tests agree on one definition.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace gw::hold {
+
+struct Request {
+    enum class Kind { hold, release } kind = Kind::hold;
+    std::string bus_id;
+    double fraction = 0;
+};
+
+struct Reply {
+    enum class Kind { held, failed, released } kind = Kind::held;
+    std::string bus_id;
+    std::uint64_t bytes = 0;
+    int ordinal = -1;
+    std::string text;  // why, for "failed"
+};
+
+[[nodiscard]] std::string encode(const Request& request);
+[[nodiscard]] std::string encode(const Reply& reply);
+/// nullopt for a malformed line (the peer is not the version we expect).
+[[nodiscard]] std::optional<Request> decode_request(const std::string& line);
+[[nodiscard]] std::optional<Reply> decode_reply(const std::string& line);
+
+}  // namespace gw::hold

@@ -1,0 +1,31 @@
+#include <nlohmann/json.hpp>
+
+#include "queue/queue.hpp"
+
+namespace gw {
+
+std::string encode_entry(const QueueEntry& e) {
+    nlohmann::json j{{"number", e.number}, {"pid", e.pid},     {"user", e.user},
+                     {"command", e.command}, {"count", e.count}, {"candidates", e.candidates},
+                     {"since", e.since}};
+    return j.dump() + "\n";
+}
+
+bool decode_entry(const std::string& text, QueueEntry& e) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return false;
+    try {
+        e.number = j.at("number").get<std::uint64_t>();
+        e.pid = j.at("pid").get<long>();
+        e.user = j.value("user", "");
+        e.command = j.value("command", "");
+        e.count = j.at("count").get<unsigned>();
+        e.candidates = j.at("candidates").get<std::vector<std::string>>();
+        e.since = j.value("since", 0LL);
+    } catch (const nlohmann::json::exception&) {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace gw
