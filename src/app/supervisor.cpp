@@ -1,5 +1,7 @@
 #include "app/supervisor.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "policy/handover.hpp"
@@ -19,16 +21,27 @@ void Supervisor::hand_over(const GpuIdentity& gpu, const std::string& why) {
     held_.set_lock_state(gpu.uuid, "handed over", settings_.owner);
 }
 
-void Supervisor::note_hold_baselines() {
+void Supervisor::report_failed_holds() {
     for (const auto& [uuid, why] : held_.collect_replies()) {
         reporter_.warning(fmt::format("could not hold {}: {}", uuid, why));
     }
 }
 
+namespace {
+
+bool has_stranger(const GpuStatus& status, long holder) {
+    if (!status.processes) return false;
+    return std::any_of(status.processes->begin(), status.processes->end(),
+                       [&](const GpuProcess& p) { return static_cast<long>(p.pid) != holder; });
+}
+
+}  // namespace
+
 void Supervisor::watch_holds(const Child& child) {
     using Action = HandoverDecision::Action;
     if (held_.holding().empty()) return;
-    std::set<long> tree = process_tree(child.pid(), list_processes());
+    long holder = held_.holder_pid().value_or(0);
+    std::optional<std::set<long>> tree;  // walked only when a GPU shows a new process
     for (const GpuIdentity& gpu : held_.identities()) {
         // Until the holder confirms, there is no baseline to compare with.
         if (!held_.hold_in_place(gpu.uuid)) continue;
@@ -37,8 +50,9 @@ void Supervisor::watch_holds(const Child& child) {
         if (!held_.used_with_hold(gpu.uuid) && status.memory) {
             held_.set_used_with_hold(gpu.uuid, status.memory->used);
         }
-        HandoverInput in{&status, &tree, held_.holder_pid().value_or(0),
-                         held_.used_with_hold(gpu.uuid)};
+        if (!tree && has_stranger(status, holder)) tree = process_tree(child.pid(), list_processes());
+        static const std::set<long> kNone;
+        HandoverInput in{&status, tree ? &*tree : &kNone, holder, held_.used_with_hold(gpu.uuid)};
         HandoverDecision d = decide_handover(in);
         switch (d.action) {
             case Action::keep: break;
@@ -57,11 +71,21 @@ void Supervisor::watch_holds(const Child& child) {
     }
 }
 
+Duration Supervisor::next_look(TimePoint started) const {
+    // Right after launch the command may make its first CUDA call any moment and then want all
+    // the memory: look often (a look is two cheap driver calls per held GPU). Later, a command
+    // that has not touched its GPU yet is in no hurry.
+    constexpr Duration kEager = std::chrono::milliseconds(20);
+    constexpr Duration kEagerPeriod = std::chrono::seconds(60);
+    bool eager = std::chrono::steady_clock::now() - started < kEagerPeriod;
+    return eager ? std::min(settings_.poll, kEager) : settings_.poll;
+}
+
 int Supervisor::run(Child& child) {
     const TimePoint start = std::chrono::steady_clock::now();
     for (;;) {
         if (auto status = child.poll()) return *status;
-        note_hold_baselines();
+        report_failed_holds();
         if (settings_.hold_max && !held_.holding().empty() &&
             std::chrono::steady_clock::now() - start >= *settings_.hold_max) {
             reporter_.detail("--hold-max passed: holds released");
@@ -72,7 +96,7 @@ int Supervisor::run(Child& child) {
         std::vector<int> fds;
         if (held_.reply_fd() >= 0) fds.push_back(held_.reply_fd());
         // Without holds there is nothing to poll for: SIGCHLD or another signal wakes us.
-        (void)signals_.sleep(holding ? settings_.poll : std::chrono::seconds(60), fds);
+        (void)signals_.sleep(holding ? next_look(start) : std::chrono::seconds(60), fds);
         (void)signals_.take_child_event();
         for (const ReceivedSignal& s : signals_.take()) {
             // A terminal's signal reached the command already: it is in our process group.

@@ -6,6 +6,7 @@
 
 #include "app/held_gpus.hpp"
 #include "driver/gpu.hpp"
+#include "policy/idle_tracker.hpp"
 #include "process/child.hpp"
 #include "process/signals.hpp"
 #include "ui/reporter.hpp"
@@ -28,7 +29,8 @@ public:
 private:
     void watch_holds(const Child& child);
     void hand_over(const GpuIdentity& gpu, const std::string& why);
-    void note_hold_baselines();
+    void report_failed_holds();
+    [[nodiscard]] Duration next_look(TimePoint started) const;
 
     GpuDriver& driver_;
     SignalCatcher& signals_;
