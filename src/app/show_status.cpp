@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <ctime>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -7,6 +9,7 @@
 #include "driver/nvml.hpp"
 #include "lock/gpu_lock.hpp"
 #include "process/process_table.hpp"
+#include "queue/queue.hpp"
 
 namespace gw {
 namespace {
@@ -45,9 +48,30 @@ nlohmann::json gpu_json(Nvml& nvml, const GpuIdentity& gpu, const std::optional<
     return j;
 }
 
+nlohmann::json queue_json(const LockDirectory& dir, const GpuInventory& inventory) {
+    nlohmann::json queue = nlohmann::json::array();
+    for (const QueueEntry& e : read_queue(queue_path(dir))) {
+        nlohmann::json gpus = nlohmann::json::array();
+        for (const std::string& uuid : e.candidates) {
+            for (const GpuIdentity& g : inventory.gpus) {
+                if (g.uuid == uuid) gpus.push_back(g.index);
+            }
+        }
+        queue.push_back({{"position", queue.size() + 1}, {"pid", e.pid}, {"user", e.user},
+                         {"command", e.command}, {"count", e.count}, {"candidates", gpus},
+                         {"since", e.since}});
+    }
+    return queue;
+}
+
 std::string cell(const nlohmann::json& v, const std::string& fallback = "-") {
     if (v.is_null()) return fallback;
     return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string age(long long since) {
+    long long now = static_cast<long long>(std::time(nullptr));
+    return format_duration(std::chrono::seconds(std::max(0LL, now - since)));
 }
 
 void print_text(const nlohmann::json& doc) {
@@ -67,10 +91,19 @@ void print_text(const nlohmann::json& doc) {
                        cell(p["user"], "?"), cell(p["command"], "?"), used);
         }
         if (const auto& l = g["lock"]; !l.is_null()) {
-            fmt::print("    locked by pid {} ({}) since {}, {}: {}\n", l["pid"].get<long>(),
-                       cell(l["user"]), l["since"].get<long long>(), cell(l["state"]),
+            fmt::print("    locked by pid {} ({}) for {}, {}: {}\n", l["pid"].get<long>(),
+                       cell(l["user"]), age(l["since"].get<long long>()), cell(l["state"]),
                        cell(l["command"]));
         }
+    }
+    fmt::print("queue: {}\n", doc["queue"].empty() ? "empty" : "");
+    for (const auto& q : doc["queue"]) {
+        std::string gpus = "any";
+        if (!q["candidates"].empty()) gpus = q["candidates"].dump();
+        fmt::print("  {}. pid {} ({}) wants {} GPU(s) of {}, waiting {}: {}\n",
+                   q["position"].get<unsigned>(), q["pid"].get<long>(), cell(q["user"]),
+                   q["count"].get<unsigned>(), gpus, age(q["since"].get<long long>()),
+                   cell(q["command"]));
     }
 }
 
@@ -88,6 +121,7 @@ int show_status(const Options& options, Reporter& reporter) {
     nlohmann::json doc{{"gpus", nlohmann::json::array()}, {"skipped", inventory.skipped},
                        {"lock_dir", options.lock_dir}, {"queue", nlohmann::json::array()}};
     for (const GpuIdentity& gpu : inventory.gpus) doc["gpus"].push_back(gpu_json(nvml, gpu, dir));
+    if (dir) doc["queue"] = queue_json(*dir, inventory);
     if (options.json) {
         std::cout << doc.dump(2) << "\n";
     } else {

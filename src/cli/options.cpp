@@ -83,16 +83,25 @@ void add_options(CLI::App& app, RawOptions& raw, Options& o) {
     app.add_flag("--internal-holder", raw.holder)->group("");  // the holder process (internal)
 }
 
-void convert(const RawOptions& raw, Options& o, EnvLookup env) {
-    if (!raw.gpus.empty()) o.gpus = split_list(raw.gpus);
-    else if (auto cvd = env("CUDA_VISIBLE_DEVICES")) {
+/// The candidate list: -g, else an inherited CUDA_VISIBLE_DEVICES. Only a run chooses GPUs, so
+/// only a run objects to a list that names none.
+void convert_gpus(bool gpus_given, const RawOptions& raw, Options& o, EnvLookup env) {
+    if (gpus_given) {
+        o.gpus = split_list(raw.gpus);
+        if (o.gpus.empty() && o.mode == Mode::run) {
+            throw Error("-g/--gpus names no GPU", "give indices or UUIDs, e.g. -g 0,1");
+        }
+    } else if (auto cvd = env("CUDA_VISIBLE_DEVICES")) {
         o.gpus = split_list(*cvd);
         o.gpus_from_environment = true;
-        if (o.gpus.empty()) {
+        if (o.gpus.empty() && o.mode == Mode::run) {
             throw Error("CUDA_VISIBLE_DEVICES is set but empty: it hides every GPU",
                         "unset it, or name GPUs with -g");
         }
     }
+}
+
+void convert(const RawOptions& raw, Options& o, EnvLookup env) {
     if (!raw.min_free.empty()) o.rule.min_free_memory = to_size(raw.min_free, "--min-free-memory");
     if (raw.max_util >= 0) o.rule.max_utilization = static_cast<unsigned>(raw.max_util);
     o.idle_for = to_duration(raw.idle_for, "--idle-for");
@@ -108,9 +117,13 @@ void convert(const RawOptions& raw, Options& o, EnvLookup env) {
     if (o.replace && o.replace->empty()) throw Error("-I: the replace string is empty");
     if (o.lock_dir.empty()) o.lock_dir = env("GPU_WAITER_LOCK_DIR").value_or("/tmp/gpu-waiter");
     o.verbosity = raw.quiet ? Verbosity::quiet : raw.verbose ? Verbosity::verbose : Verbosity::normal;
-    if (raw.holder) o.mode = Mode::holder;
-    else if (raw.version) o.mode = Mode::version;
-    else if (raw.status) o.mode = Mode::status;
+}
+
+Mode mode_of(const RawOptions& raw) {
+    if (raw.holder) return Mode::holder;
+    if (raw.version) return Mode::version;
+    if (raw.status) return Mode::status;
+    return Mode::run;
 }
 
 }  // namespace
@@ -142,8 +155,17 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, EnvL
         throw Error(e.what(), kUsageHint);
     }
     o.command = app.remaining();
+    // CLI11 hands an unknown option on as the command's first word: a typo like --cout would
+    // then run as a command called "--cout". A command that starts with '-' goes after "--".
+    if (!o.command.empty() && o.command.front() != "--" && o.command.front().starts_with("-") &&
+        o.command.front() != "-") {
+        throw Error(fmt::format("unknown option {}", o.command.front()),
+                    "options go before COMMAND; put -- before a command that starts with '-'");
+    }
     if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
+    o.mode = mode_of(raw);
     convert(raw, o, env);
+    convert_gpus(app.count("--gpus") > 0, raw, o, env);
     if (o.mode == Mode::run && o.command.empty()) throw Error("no COMMAND given", kUsageHint);
     if (o.mode == Mode::status && !o.command.empty()) {
         throw Error("--status takes no COMMAND", kUsageHint);

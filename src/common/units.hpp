@@ -27,7 +27,7 @@ struct SizeSpec {
 /// "20GiB", "512MiB", "1G" (binary), "4096" (bytes), "40%". nullopt when malformed.
 [[nodiscard]] std::optional<SizeSpec> parse_size(std::string_view text);
 
-/// "1.5 GiB", "512 MiB": for messages.
+/// "1.5 GiB", "512.0 MiB", "100 B": for messages.
 [[nodiscard]] std::string format_bytes(std::uint64_t bytes);
 
 /// "2.5s", "1m05s", "3h02m": for messages.

@@ -1,6 +1,7 @@
 #include "hold/protocol.hpp"
 
-#include <sstream>
+#include <charconv>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -24,39 +25,59 @@ std::string encode(const Reply& r) {
     return {};
 }
 
-std::optional<Request> decode_request(const std::string& line) {
-    std::istringstream in(line);
-    std::string verb;
-    Request r;
-    if (!(in >> verb >> r.bus_id)) return std::nullopt;
-    if (verb == "hold") {
-        r.kind = Request::Kind::hold;
-        if (!(in >> r.fraction) || r.fraction < 0 || r.fraction > 1) return std::nullopt;
-    } else if (verb == "release") {
-        r.kind = Request::Kind::release;
-    } else {
-        return std::nullopt;
+namespace {
+
+std::vector<std::string> words(std::string line, std::size_t max_words) {
+    // The last word keeps the rest of the line (the free text of "failed").
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos <= line.size() && out.size() + 1 < max_words) {
+        std::size_t space = line.find(' ', pos);
+        if (space == std::string::npos) break;
+        out.push_back(line.substr(pos, space - pos));
+        pos = space + 1;
     }
-    return r;
+    if (pos <= line.size()) out.push_back(line.substr(pos));
+    return out;
+}
+
+template <typename T>
+std::optional<T> number(const std::string& text) {
+    T value{};
+    if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+std::optional<Request> decode_request(const std::string& line) {
+    auto w = words(line, 3);
+    if (w.size() == 2 && w[0] == "release" && !w[1].empty()) {
+        return Request{Request::Kind::release, w[1], 0};
+    }
+    if (w.size() != 3 || w[0] != "hold" || w[1].empty()) return std::nullopt;
+    auto fraction = number<double>(w[2]);
+    if (!fraction || *fraction > 1) return std::nullopt;
+    return Request{Request::Kind::hold, w[1], *fraction};
 }
 
 std::optional<Reply> decode_reply(const std::string& line) {
-    std::istringstream in(line);
-    std::string verb;
-    Reply r;
-    if (!(in >> verb >> r.bus_id)) return std::nullopt;
-    if (verb == "held") {
-        r.kind = Reply::Kind::held;
-        if (!(in >> r.bytes >> r.ordinal)) return std::nullopt;
-    } else if (verb == "failed") {
-        r.kind = Reply::Kind::failed;
-        std::getline(in >> std::ws, r.text);
-    } else if (verb == "released") {
-        r.kind = Reply::Kind::released;
-    } else {
-        return std::nullopt;
+    auto w = words(line, 4);
+    if (w.size() < 2 || w[1].empty()) return std::nullopt;
+    if (w[0] == "released" && w.size() == 2) return Reply{Reply::Kind::released, w[1], 0, -1, {}};
+    if (w[0] == "failed") {
+        std::string text = w.size() > 2 ? w[2] + (w.size() == 4 ? " " + w[3] : "") : "";
+        return Reply{Reply::Kind::failed, w[1], 0, -1, text};
     }
-    return r;
+    if (w[0] == "held" && w.size() == 4) {
+        auto bytes = number<std::uint64_t>(w[2]);
+        auto ordinal = number<int>(w[3]);
+        if (bytes && ordinal) return Reply{Reply::Kind::held, w[1], *bytes, *ordinal, {}};
+    }
+    return std::nullopt;
 }
 
 }  // namespace gw::hold

@@ -19,7 +19,9 @@ bool decode_entry(const std::string& text, QueueEntry& e) {
         e.pid = j.at("pid").get<long>();
         e.user = j.value("user", "");
         e.command = j.value("command", "");
-        e.count = j.at("count").get<unsigned>();
+        auto count = j.at("count").get<long long>();
+        if (count < 1 || count > 1024) return false;
+        e.count = static_cast<unsigned>(count);
         e.candidates = j.at("candidates").get<std::vector<std::string>>();
         e.since = j.value("since", 0LL);
     } catch (const nlohmann::json::exception&) {
