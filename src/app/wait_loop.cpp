@@ -44,11 +44,19 @@ WaitLoop::Look WaitLoop::look(const GpuIdentity& gpu) {
     Look l;
     bool ours = held_.contains(gpu.uuid);
     l.status = driver_.probe(gpu, first_query(request_.rule));
-    // The process list costs the most: read it only when the decision needs it.
-    if (needs_processes(request_.rule, l.status, ours)) {
+    // The process list costs the most: read it when the decision needs it, and otherwise (to
+    // say who keeps a GPU busy) only when the GPU's memory use changed since the last reading.
+    ProcessCache& cache = process_cache_[gpu.uuid];
+    bool decisive = needs_processes(request_.rule, l.status, ours);
+    std::optional<std::uint64_t> used;
+    if (l.status.memory) used = l.status.memory->used;
+    if (decisive || !l.status.error.empty() || used != cache.used) {
         GpuStatus more = driver_.probe(gpu, GpuQuery::processes);
         if (!more.error.empty()) l.status.error = more.error;
         l.status.processes = std::move(more.processes);
+        cache = ProcessCache{used, l.status.processes};
+    } else {
+        l.status.processes = cache.processes;
     }
     l.judgement = judge(l.status, request_.rule, own_pids());
     return l;
@@ -155,7 +163,7 @@ void WaitLoop::check_holds() {
 void WaitLoop::round(TimePoint now, WaitView& view) {
     check_holds();
     std::vector<std::string> ready = ready_gpus(now, view);
-    if (held_.size() >= request_.count) return;
+    if (held_.size() >= request_.count || ready.empty()) return;  // nothing to share out
     std::vector<Contender> ahead = contenders_ahead();
     std::vector<std::string> allowed = share_for(ahead, ready);
     if (allowed.size() < ready.size()) {

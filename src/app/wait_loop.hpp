@@ -70,6 +70,11 @@ private:
     std::string queue_dir_;
     std::unique_ptr<QueueTicket> ticket_;
     DirectoryWatch watch_;
+    struct ProcessCache {
+        std::optional<std::uint64_t> used;  // memory use when the list was read
+        std::optional<std::vector<GpuProcess>> processes;
+    };
+    std::map<std::string, ProcessCache> process_cache_;  // by UUID, for naming who is busy
     std::map<std::string, TimePoint> refused_;  // GPUs whose hold failed: taken until then
 };
 
