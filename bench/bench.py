@@ -56,51 +56,48 @@ class Bench:
         self.results["measures"][name] = {"samples": samples, "unit": unit, "note": note}
         print(f"{name}: {report.summary(samples)} {unit}", file=sys.stderr, flush=True)
 
-    # 1 and 2: CPU and memory while waiting, every GPU busy.
+    # 1 and 2: CPU and memory while waiting, every GPU busy. gpu-waiter and the baselines wait
+    # side by side, on the same busy GPUs, in the same minutes.
     def waiting_cost(self):
         n, seconds = self.gpus.count, self.args.wait_seconds
         for i in range(n):
             self.gpus.occupy(i)
+        contestants = {"gpu-waiter": (lambda: self.waiter(["-n", "1", "true"]), False)}
+        if self.gpus.kind == "real":
+            contestants["nvidia-smi loop"] = (lambda: subprocess.Popen(
+                [str(HERE / "baseline_nvidia_smi.sh"), "all", "true"], env=self.gpus.env()), True)
+            contestants["pynvml loop"] = (lambda: subprocess.Popen(
+                [sys.executable, str(HERE / "baseline_pynvml.py"), "1",
+                 ",".join(map(str, range(n))), "true"], env=self.gpus.env()), False)
+        cpu = {name: [] for name in contestants}
+        rss = {name: [] for name in contestants}
         try:
-            cpu, rss = [], []
-            for _ in range(self.args.trials):
-                w = self.waiter(["-n", "1", "true"])
-                time.sleep(1)  # start-up (loading NVML) is not waiting
-                used = machines.cpu_seconds(w.pid)
+            for _ in range(self.args.trials_wait):
+                procs = {name: start() for name, (start, _) in contestants.items()}
+                time.sleep(1.5)  # start-up (loading NVML, importing pynvml) is not waiting
+                used = {name: self.cpu_of(procs[name], contestants[name][1]) for name in procs}
                 time.sleep(seconds)
-                cpu.append((machines.cpu_seconds(w.pid) - used) / seconds * 3600 / n)
-                rss.append(machines.rss_kib(w.pid, "VmHWM") / 1024)
-                w.terminate()
-                w.wait()
-            self.record("gpu-waiter CPU while waiting", cpu, "CPU s per hour per GPU")
-            self.record("gpu-waiter RSS while waiting", rss, "MiB")
-            if self.gpus.kind == "real":
-                self.baseline_waiting_cost(n, seconds)
+                for name, p in procs.items():
+                    spent = self.cpu_of(p, contestants[name][1]) - used[name]
+                    cpu[name].append(spent / seconds * 3600 / n)
+                    rss[name].append(machines.rss_kib(p.pid, "VmHWM") / 1024)
+                    p.kill()
+                    p.wait()
         finally:
             for i in range(n):
                 self.gpus.free(i)
+        for name in contestants:
+            self.record(f"{name} CPU while waiting", cpu[name], "CPU s per hour per GPU",
+                        "children (nvidia-smi) included" if contestants[name][1] else "")
+            self.record(f"{name} RSS while waiting", rss[name], "MiB",
+                        "the loop's shell only; each nvidia-smi run adds its own"
+                        if contestants[name][1] else "")
 
-    def baseline_waiting_cost(self, n, seconds):
-        loops = {
-            "nvidia-smi loop": [str(HERE / "baseline_nvidia_smi.sh"), "all", "true"],
-            "pynvml loop": [sys.executable, str(HERE / "baseline_pynvml.py"), "1",
-                            ",".join(map(str, range(n))), "true"],
-        }
-        for name, cmd in loops.items():
-            cpu, rss = [], []
-            for _ in range(self.args.trials):
-                p = subprocess.Popen(cmd, env=self.gpus.env())
-                time.sleep(1)
-                used = machines.cpu_seconds(p.pid, children=True)
-                time.sleep(seconds)
-                cpu.append((machines.cpu_seconds(p.pid, children=True) - used) / seconds * 3600 / n)
-                rss.append(machines.rss_kib(p.pid, "VmHWM") / 1024)
-                p.kill()
-                p.wait()
-            self.record(f"{name} CPU while waiting", cpu, "CPU s per hour per GPU")
-            self.record(f"{name} RSS while waiting", rss, "MiB",
-                        "the loop's own process; nvidia-smi's ~30 MiB come and go each second"
-                        if name == "nvidia-smi loop" else "")
+    @staticmethod
+    def cpu_of(proc, with_children):
+        if with_children:  # the shell reaps each nvidia-smi, whose time lands in cutime/cstime
+            return machines.cpu_seconds(proc.pid, children=True)
+        return machines.run_time_seconds(proc.pid)
 
     # 3: reaction latency: the last foreign process on the GPU exits -> the command runs.
     def reaction(self):
@@ -192,9 +189,7 @@ class Bench:
 
     def cuda_command(self, out):
         if self.gpus.kind == "real":
-            code = ("import sys, time, torch; time.sleep(1); torch.zeros(1, device='cuda');"
-                    "open(sys.argv[1], 'w').write(repr(time.time())); time.sleep(1)")
-            return [sys.executable, "-c", code, str(out)]
+            return [sys.executable, str(HERE / "cuda_user.py"), "first", str(out), "1"]
         probe = os.environ["FAKE_CUDA_PROBE"]
         return ["bash", "-c", f'"{probe}" use 0 --delay 1 --sleep 1 | (read line; {STAMP})', str(out)]
 
@@ -228,8 +223,9 @@ def main():
     ap.add_argument("--out", default=str(machines.ROOT / "build" / "bench"))
     args = ap.parse_args()
     small = args.size == "small"
-    args.trials = 3 if small else 15
-    args.wait_seconds = 3 if small else 60
+    args.trials = 3 if small else 10
+    args.trials_wait = 2 if small else 3
+    args.wait_seconds = 3 if small else 30
     args.waiters = 20 if small else 100
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -79,9 +79,8 @@ class RealGpus:
 
     def occupy(self, i):
         env = dict(self.env(), CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=self.uuid(i))
-        code = ("import torch, time; x = torch.empty(1 << 30, dtype=torch.uint8, device='cuda');"
-                "torch.cuda.synchronize(); print('ready', flush=True); time.sleep(100000)")
-        p = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        p = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).parent / "cuda_user.py"),
+                              "occupy"], env=env, stdout=subprocess.PIPE, text=True)
         assert p.stdout.readline().strip() == "ready"
         self.occupiers[i] = p
 
@@ -126,6 +125,15 @@ def cpu_seconds(pid, children=False):
     if children:
         ticks += int(fields[13]) + int(fields[14])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_time_seconds(pid):
+    """Time on CPU from /proc/PID/schedstat (nanoseconds): finer than utime/stime's ticks, which
+    a process polling a few times a second barely reaches in a minute."""
+    try:
+        return int(pathlib.Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return cpu_seconds(pid)
 
 
 def rss_kib(pid, field="VmRSS"):
