@@ -71,6 +71,7 @@ class Bench:
                  ",".join(map(str, range(n))), "true"], env=self.gpus.env()), False)
         cpu = {name: [] for name in contestants}
         rss = {name: [] for name in contestants}
+        anon = []
         try:
             for _ in range(self.args.trials_wait):
                 procs = {name: start() for name, (start, _) in contestants.items()}
@@ -80,7 +81,9 @@ class Bench:
                 for name, p in procs.items():
                     spent = self.cpu_of(p, contestants[name][1]) - used[name]
                     cpu[name].append(spent / seconds * 3600 / n)
-                    rss[name].append(machines.rss_kib(p.pid, "VmHWM") / 1024)
+                    rss[name].append(machines.rss_kib(p.pid, "VmRSS") / 1024)
+                    if name == "gpu-waiter":
+                        anon.append(machines.rss_kib(p.pid, "RssAnon") / 1024)
                     p.kill()
                     p.wait()
         finally:
@@ -92,6 +95,8 @@ class Bench:
             self.record(f"{name} RSS while waiting", rss[name], "MiB",
                         "the loop's shell only; each nvidia-smi run adds its own"
                         if contestants[name][1] else "")
+        self.record("gpu-waiter RSS while waiting, private part", anon, "MiB",
+                    "RssAnon: heap and stacks; the rest is shared library pages")
 
     @staticmethod
     def cpu_of(proc, with_children):
@@ -150,20 +155,25 @@ class Bench:
         except OSError:
             return False
 
-    # 5: hand-over between two gpu-waiter jobs on one GPU.
+    # 5: hand-over between two gpu-waiter jobs on one GPU. Either A's command used its GPU (its
+    # hold gave way long before it ended), or it never touched it (the hold lasts to the end and
+    # the holder's CUDA context must be torn down before B may have the GPU).
     def handover(self):
-        samples = []
-        for _ in range(self.args.trials):
-            a_end, b_start = self.path("a-end"), self.path("b-start")
-            a = self.waiter(["-g", "0", "bash", "-c", "sleep 1; " + STAMP, str(a_end)])
-            time.sleep(0.5)
-            b = self.waiter(["-g", "0", "bash", "-c", STAMP, str(b_start)])
-            t_b, t_a = read_stamp(b_start), read_stamp(a_end)
-            a.wait()
-            b.wait()
-            samples.append((t_b - t_a) * 1000)
-        self.record("hand-over between jobs", samples, "ms",
-                    "command A's last instruction -> command B runs, same GPU")
+        variants = {"hand-over between jobs (A used its GPU)": self.cuda_command,
+                    "hand-over between jobs (A never used its GPU)": None}
+        for name, use in variants.items():
+            samples = []
+            for _ in range(self.args.trials):
+                a_end, b_start = self.path("a-end"), self.path("b-start")
+                work = " ".join(f"'{w}'" for w in use(self.path("a-first"), delay=0)) if use else "sleep 1"
+                a = self.waiter(["-g", "0", "bash", "-c", f"{work}; {STAMP}", str(a_end)])
+                time.sleep(0.5)
+                b = self.waiter(["-g", "0", "bash", "-c", STAMP, str(b_start)])
+                t_b, t_a = read_stamp(b_start), read_stamp(a_end)
+                a.wait()
+                b.wait()
+                samples.append((t_b - t_a) * 1000)
+            self.record(name, samples, "ms", "command A's last instruction -> command B runs")
 
     # 6: hold release: the command's first CUDA context -> the hold is gone.
     def hold_release(self):
@@ -187,11 +197,13 @@ class Bench:
                     "negative: released while the command's context was still being made")
         self.record("holder RSS while holding", rss, "MiB")
 
-    def cuda_command(self, out):
+    def cuda_command(self, out, delay=1):
+        """A command that makes its first CUDA call after `delay` s and writes when to `out`."""
         if self.gpus.kind == "real":
-            return [sys.executable, str(HERE / "cuda_user.py"), "first", str(out), "1"]
+            return [sys.executable, str(HERE / "cuda_user.py"), "first", str(out), str(delay)]
         probe = os.environ["FAKE_CUDA_PROBE"]
-        return ["bash", "-c", f'"{probe}" use 0 --delay 1 --sleep 1 | (read line; {STAMP})', str(out)]
+        return ["bash", "-c", f'"{probe}" use 0 --delay {delay} --sleep 1 | (read line; {STAMP})',
+                str(out)]
 
     # 7: many waiters at once on every GPU: total CPU, and no GPU given twice.
     def scale(self):

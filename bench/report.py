@@ -61,7 +61,8 @@ def plot(results, path):
     series = {k.replace(" reaction", ""): v["samples"] for k, v in results["measures"].items()
               if k.endswith(" reaction")}
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.boxplot(list(series.values()), vert=False, labels=list(series.keys()), whis=(0, 100))
+    ax.boxplot(list(series.values()), vert=False, whis=(0, 100))
+    ax.set_yticks(range(1, len(series) + 1), list(series.keys()))
     for i, s in enumerate(series.values(), start=1):
         ax.scatter(s, [i] * len(s), s=10, alpha=0.6)
     ax.set_xlabel("reaction latency: GPU freed -> command runs (ms)")

@@ -62,16 +62,22 @@ WaitLoop::Look WaitLoop::look(const GpuIdentity& gpu) {
     return l;
 }
 
-std::string WaitLoop::busy_text(const GpuIdentity& gpu, const Look& l) const {
+std::string WaitLoop::busy_text(const GpuIdentity& gpu, const Look& l) {
     std::string reason = l.judgement.reason;
     std::set<unsigned> own = own_pids();
     if (l.status.processes) {
-        // Name the first foreign process the way a user would look for it.
+        // Name the first foreign process the way a user would look for it. Looking up its
+        // owner reads /proc and the user database: once per process, not once per poll.
         for (const GpuProcess& p : *l.status.processes) {
             if (own.contains(p.pid)) continue;
-            if (auto info = describe_process(p.pid)) {
-                reason = fmt::format("pid {} {} ({})", p.pid, info->command, info->user);
+            auto [it, fresh] = described_.try_emplace(p.pid);
+            if (fresh) {
+                if (described_.size() > 1024) described_.clear();
+                auto info = describe_process(p.pid);
+                it->second = info ? fmt::format("pid {} {} ({})", p.pid, info->command, info->user)
+                                  : fmt::format("pid {}", p.pid);
             }
+            reason = it->second;
             break;
         }
     }

@@ -55,7 +55,7 @@ private:
     [[nodiscard]] std::vector<Contender> contenders_ahead();
     void take(const std::vector<std::string>& allowed, bool gather, WaitView& view);
     void check_holds();
-    [[nodiscard]] std::string busy_text(const GpuIdentity& gpu, const Look& look) const;
+    [[nodiscard]] std::string busy_text(const GpuIdentity& gpu, const Look& look);
     [[nodiscard]] const GpuIdentity& candidate(const std::string& uuid) const;
     [[nodiscard]] std::set<unsigned> own_pids() const;
     void sleep_until_next_round(Duration timeout);
@@ -75,7 +75,8 @@ private:
         std::optional<std::vector<GpuProcess>> processes;
     };
     std::map<std::string, ProcessCache> process_cache_;  // by UUID, for naming who is busy
-    std::map<std::string, TimePoint> refused_;  // GPUs whose hold failed: taken until then
+    std::map<std::string, TimePoint> refused_;
+    std::map<unsigned, std::string> described_;  // pid -> "pid 4242 python3 (alice)"  // GPUs whose hold failed: taken until then
 };
 
 }  // namespace gw
