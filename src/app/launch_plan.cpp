@@ -10,7 +10,10 @@ namespace {
 template <typename F>
 std::string join(const std::vector<ChosenGpu>& gpus, F field) {
     std::string out;
-    for (const ChosenGpu& g : gpus) out += (out.empty() ? "" : ",") + field(g);
+    for (const ChosenGpu& g : gpus) {
+        if (!out.empty()) out += ',';
+        out += field(g);
+    }
     return out;
 }
 
