@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -208,50 +209,66 @@ std::string Nvml::read_processes(nvmlDevice_t dev, GpuStatus& out) {
     return {};
 }
 
+namespace {
+
+/// One sizing-or-reading attempt with records of type Record: `call(buffer, count)` takes the
+/// buffer's capacity in `count` and leaves there how many processes there are. On success the
+/// processes are added to `out`; on INSUFFICIENT_SIZE `capacity` grows for the next attempt.
+template <typename Record, typename Call>
+nvmlReturn_t read_records(Call call, unsigned& capacity, std::vector<GpuProcess>& out) {
+    std::vector<Record> records(capacity);
+    unsigned count = capacity;
+    nvmlReturn_t rc = call(records.empty() ? nullptr : records.data(), count);
+    if (rc == NVML_SUCCESS) {
+        for (unsigned i = 0; i < std::min(count, capacity); ++i)
+            add_process(out, records[i].pid, records[i].usedGpuMemory);
+    } else {
+        capacity = count + 4;  // room for processes that start meanwhile
+    }
+    return rc;
+}
+
+}  // namespace
+
 std::string Nvml::read_process_list(nvmlDevice_t dev, int kind, std::vector<GpuProcess>& out) {
-    // The list can grow between the sizing call and the reading call: retry a few times with
-    // room to spare.
+    const auto k = static_cast<std::size_t>(kind);
+    const char* call = nullptr;
+    std::function<nvmlReturn_t(unsigned&)> attempt;
+    if (api_->process_details != nullptr) {
+        call = "nvmlDeviceGetRunningProcessDetailList";
+        attempt = [&](unsigned& capacity) {
+            return read_records<nvmlProcessDetail_v1_t>(
+                [&](nvmlProcessDetail_v1_t* buffer, unsigned& count) {
+                    nvmlProcessDetailList_v1_t list{nvmlProcessDetailList_v1,
+                                                    static_cast<unsigned>(kind), count, buffer};
+                    nvmlReturn_t rc = api_->process_details(dev, &list);
+                    count = list.numProcArrayEntries;
+                    return rc;
+                },
+                capacity, out);
+        };
+    } else if (auto fn = api_->processes_v2[k]) {
+        call = kind == 0 ? kComputeV2[0] : kGraphicsV2[0];
+        attempt = [&, fn](unsigned& capacity) {
+            return read_records<nvmlProcessInfo_v2_t>(
+                [&](nvmlProcessInfo_v2_t* buffer, unsigned& count) { return fn(dev, &count, buffer); },
+                capacity, out);
+        };
+    } else if (auto fn1 = api_->processes_v1[k]) {
+        call = kind == 0 ? kComputeV1[0] : kGraphicsV1[0];
+        attempt = [&, fn1](unsigned& capacity) {
+            return read_records<nvmlProcessInfo_v1_t>(
+                [&](nvmlProcessInfo_v1_t* buffer, unsigned& count) { return fn1(dev, &count, buffer); },
+                capacity, out);
+        };
+    } else {
+        return kind == 0 ? "no NVML compute process query in this driver" : std::string{};
+    }
+    // The list can grow between the sizing call and the reading call: a few attempts.
     unsigned capacity = 0;
-    for (int attempt = 0; attempt < 8; ++attempt) {
-        nvmlReturn_t rc;
-        const char* call;
-        if (api_->process_details != nullptr) {
-            call = "nvmlDeviceGetRunningProcessDetailList";
-            std::vector<nvmlProcessDetail_v1_t> records(capacity);
-            nvmlProcessDetailList_v1_t list{nvmlProcessDetailList_v1, static_cast<unsigned>(kind),
-                                            capacity, records.empty() ? nullptr : records.data()};
-            rc = api_->process_details(dev, &list);
-            if (rc == NVML_SUCCESS) {
-                for (unsigned i = 0; i < std::min(list.numProcArrayEntries, capacity); ++i)
-                    add_process(out, records[i].pid, records[i].usedGpuMemory);
-                return {};
-            }
-            capacity = list.numProcArrayEntries + 4;
-        } else if (api_->processes_v2[static_cast<std::size_t>(kind)] != nullptr) {
-            call = kind == 0 ? kComputeV2[0] : kGraphicsV2[0];
-            std::vector<nvmlProcessInfo_v2_t> records(capacity);
-            unsigned count = capacity;
-            rc = api_->processes_v2[static_cast<std::size_t>(kind)](dev, &count, records.data());
-            if (rc == NVML_SUCCESS) {
-                for (unsigned i = 0; i < std::min(count, capacity); ++i)
-                    add_process(out, records[i].pid, records[i].usedGpuMemory);
-                return {};
-            }
-            capacity = count + 4;
-        } else if (api_->processes_v1[static_cast<std::size_t>(kind)] != nullptr) {
-            call = kind == 0 ? kComputeV1[0] : kGraphicsV1[0];
-            std::vector<nvmlProcessInfo_v1_t> records(capacity);
-            unsigned count = capacity;
-            rc = api_->processes_v1[static_cast<std::size_t>(kind)](dev, &count, records.data());
-            if (rc == NVML_SUCCESS) {
-                for (unsigned i = 0; i < std::min(count, capacity); ++i)
-                    add_process(out, records[i].pid, records[i].usedGpuMemory);
-                return {};
-            }
-            capacity = count + 4;
-        } else {
-            return kind == 0 ? "no NVML compute process query in this driver" : std::string{};
-        }
+    for (int i = 0; i < 8; ++i) {
+        nvmlReturn_t rc = attempt(capacity);
+        if (rc == NVML_SUCCESS) return {};
         if (rc != NVML_ERROR_INSUFFICIENT_SIZE) return failure(call, rc);
     }
     return "process list kept changing while being read";
