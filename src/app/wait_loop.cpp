@@ -27,7 +27,7 @@ WaitLoop::WaitLoop(GpuDriver& driver, const LockDirectory& locks, SignalCatcher&
     : driver_(driver), locks_(locks), signals_(signals), reporter_(reporter), held_(held),
       request_(std::move(request)), queue_dir_(queue_path(locks)),
       ticket_(std::make_unique<QueueTicket>(queue_dir_, entry_for(request_))),
-      watch_({locks.path(), queue_dir_}) {}
+      watch_({locks.path()}) {}
 
 std::set<unsigned> WaitLoop::own_pids() const {
     std::set<unsigned> pids;

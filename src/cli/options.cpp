@@ -50,7 +50,7 @@ std::string usage_footer() {
            "Environment: GPU_WAITER_LOCK_DIR, GPU_WAITER_NVML_LIBRARY, GPU_WAITER_CUDA_LIBRARY.";
 }
 
-void add_options(CLI::App& app, RawOptions& raw, Options& o) {
+void add_options(CLI::App& app, RawOptions& raw, Options& o, EnvLookup env) {
     app.add_option("-n,--count", o.count, "how many GPUs the command needs")
         ->check(CLI::Range(1u, 1024u));
     app.add_option("-g,--gpus", raw.gpus,
@@ -74,7 +74,8 @@ void add_options(CLI::App& app, RawOptions& raw, Options& o) {
     app.add_option("-I", raw.replace,
                    "replace STR in the command's arguments with the GPUs' CUDA numbers");
     app.add_option("--lock-dir", o.lock_dir,
-                   "lock directory shared by all waiters (GPU_WAITER_LOCK_DIR, /tmp/gpu-waiter)");
+                   fmt::format("lock directory shared by all waiters (GPU_WAITER_LOCK_DIR, {})",
+                               default_lock_dir(env)));
     app.add_flag("--status", raw.status, "show GPUs, their users, lock holders and the queue");
     app.add_flag("--json", o.json, "with --status: one JSON document");
     app.add_flag("-q,--quiet", raw.quiet, "print errors only");
@@ -115,7 +116,7 @@ void convert(const RawOptions& raw, Options& o, EnvLookup env) {
     o.visible_devices = raw.visible == "uuid" ? VisibleDevices::uuid : VisibleDevices::index;
     o.replace = raw.replace;
     if (o.replace && o.replace->empty()) throw Error("-I: the replace string is empty");
-    if (o.lock_dir.empty()) o.lock_dir = env("GPU_WAITER_LOCK_DIR").value_or("/tmp/gpu-waiter");
+    if (o.lock_dir.empty()) o.lock_dir = env("GPU_WAITER_LOCK_DIR").value_or(default_lock_dir(env));
     o.verbosity = raw.quiet ? Verbosity::quiet : raw.verbose ? Verbosity::verbose : Verbosity::normal;
 }
 
@@ -145,7 +146,7 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, EnvL
     app.prefix_command();
     Options o;
     RawOptions raw;
-    add_options(app, raw, o);
+    add_options(app, raw, o, env);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

@@ -39,6 +39,10 @@ struct Options {
 using EnvLookup = std::optional<std::string> (*)(const char* name);
 [[nodiscard]] std::optional<std::string> process_env(const char* name);
 
+/// The lock directory when neither --lock-dir nor GPU_WAITER_LOCK_DIR names one: /tmp/gpu-waiter
+/// on POSIX; %ProgramData%\gpu-waiter on Windows (%TEMP%\gpu-waiter without ProgramData).
+[[nodiscard]] std::string default_lock_dir(EnvLookup env);
+
 /// Parses argv. Returns Options, or an exit status when the command line asked for --help (0),
 /// printed on stdout. Throws Error (exit 125) on bad usage, with a hint.
 [[nodiscard]] std::variant<Options, int> parse_options(int argc, const char* const* argv,

@@ -1,33 +1,45 @@
-// A POSIX file descriptor owned by one object: closed exactly once, whatever path leaves scope.
+// An open file, pipe or other kernel object owned by one object: closed exactly once, whatever
+// path leaves scope. Shared headers name such objects by NativeHandle, so that they read the same
+// on every platform; only the *_posix / *_win32 files know what the number means.
 #pragma once
 
 #include <utility>
 
 namespace gw {
 
-class UniqueFd {
+/// A file descriptor on POSIX; on Windows a HANDLE, stored as HandleToLong gives it. Windows
+/// documents that only the low 32 bits of a kernel handle are significant (which is what lets
+/// 32- and 64-bit processes share handles), so an int holds any handle that names an object.
+using NativeHandle = int;
+
+/// No object: -1 is neither a descriptor nor a handle that a successful call returns.
+inline constexpr NativeHandle kNoHandle = -1;
+
+class UniqueHandle {
 public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    ~UniqueFd() { reset(); }
-    UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept {
+    UniqueHandle() = default;
+    explicit UniqueHandle(NativeHandle handle) : handle_(handle) {}
+    ~UniqueHandle() { reset(); }
+    UniqueHandle(UniqueHandle&& other) noexcept
+        : handle_(std::exchange(other.handle_, kNoHandle)) {}
+    UniqueHandle& operator=(UniqueHandle&& other) noexcept {
         if (this != &other) {
             reset();
-            fd_ = std::exchange(other.fd_, -1);
+            handle_ = std::exchange(other.handle_, kNoHandle);
         }
         return *this;
     }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
+    UniqueHandle(const UniqueHandle&) = delete;
+    UniqueHandle& operator=(const UniqueHandle&) = delete;
 
-    [[nodiscard]] int get() const { return fd_; }
-    [[nodiscard]] bool valid() const { return fd_ >= 0; }
-    [[nodiscard]] int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1);
+    [[nodiscard]] NativeHandle get() const { return handle_; }
+    [[nodiscard]] bool valid() const { return handle_ >= 0; }
+    [[nodiscard]] NativeHandle release() { return std::exchange(handle_, kNoHandle); }
+    /// Closes the object held (close / CloseHandle) and takes `handle` instead.
+    void reset(NativeHandle handle = kNoHandle);
 
 private:
-    int fd_ = -1;
+    NativeHandle handle_ = kNoHandle;
 };
 
 }  // namespace gw

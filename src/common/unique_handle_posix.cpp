@@ -1,12 +1,12 @@
 #include <unistd.h>
 
-#include "common/unique_fd.hpp"
+#include "common/unique_handle.hpp"
 
 namespace gw {
 
-void UniqueFd::reset(int fd) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
+void UniqueHandle::reset(NativeHandle handle) {
+    if (handle_ >= 0) ::close(handle_);
+    handle_ = handle;
 }
 
 }  // namespace gw

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/unique_fd.hpp"
+#include "common/unique_handle.hpp"
 #include "hold/protocol.hpp"
 #include "process/child.hpp"
 
@@ -24,16 +24,19 @@ public:
 
     [[nodiscard]] long pid() const { return child_->pid(); }
     void send(const hold::Request& request);
-    /// Readable when replies are waiting: for the wait loop's sleep.
-    [[nodiscard]] int reply_fd() const { return replies_.get(); }
+    /// Readable (signalled, on Windows) when replies are waiting: for the wait loop's sleep.
+    [[nodiscard]] NativeHandle reply_fd() const;
     /// Every complete reply received so far; never blocks.
     [[nodiscard]] std::vector<hold::Reply> take_replies();
     /// True once the holder has closed its output (it died).
     [[nodiscard]] bool gone() const { return eof_; }
 
 private:
-    UniqueFd requests_;
-    UniqueFd replies_;
+    /// What a platform needs beyond the two pipes (Windows: the read kept pending on replies_).
+    struct Reader;
+    UniqueHandle requests_;
+    UniqueHandle replies_;
+    std::unique_ptr<Reader> reader_;
     std::unique_ptr<Child> child_;
     std::string partial_;
     bool eof_ = false;

@@ -11,7 +11,7 @@ namespace gw {
 namespace {
 
 struct Pipe {
-    UniqueFd read_end, write_end;
+    UniqueHandle read_end, write_end;
 };
 
 Pipe make_pipe() {
@@ -19,10 +19,12 @@ Pipe make_pipe() {
     // Close-on-exec: the command must not inherit the holder's pipes, or the holder would not
     // see end-of-file when gpu-waiter dies.
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_system_error("pipe2", errno);
-    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+    return Pipe{UniqueHandle(fds[0]), UniqueHandle(fds[1])};
 }
 
 }  // namespace
+
+struct HolderProcess::Reader {};  // a non-blocking pipe needs nothing more
 
 HolderProcess::HolderProcess(const SignalCatcher& signals) {
     Pipe to_holder = make_pipe();
@@ -46,6 +48,10 @@ HolderProcess::~HolderProcess() {
     child_->kill_and_wait();
 }
 
+NativeHandle HolderProcess::reply_fd() const {
+    return replies_.get();
+}
+
 void HolderProcess::send(const hold::Request& request) {
     std::string line = hold::encode(request);
     // Requests are a few dozen bytes, far below the pipe's buffer: one write never blocks long.
@@ -65,12 +71,7 @@ std::vector<hold::Reply> HolderProcess::take_replies() {
         if (n == 0) eof_ = true;
         break;
     }
-    std::vector<hold::Reply> out;
-    for (std::size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
-        if (auto r = hold::decode_reply(partial_.substr(0, nl))) out.push_back(std::move(*r));
-        partial_.erase(0, nl + 1);
-    }
-    return out;
+    return hold::take_replies(partial_);
 }
 
 }  // namespace gw

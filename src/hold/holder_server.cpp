@@ -1,6 +1,5 @@
 #include "hold/holder_server.hpp"
 
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -10,6 +9,7 @@
 #include "common/error.hpp"
 #include "hold/cuda.hpp"
 #include "hold/protocol.hpp"
+#include "process/signals.hpp"
 
 namespace gw {
 namespace {
@@ -63,7 +63,7 @@ private:
 int run_holder() {
     // A terminal's Ctrl-C reaches the whole process group; the holder leaves when gpu-waiter
     // closes its input, not before, so that the hold lasts exactly as long as gpu-waiter decides.
-    for (int s : {SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) std::signal(s, SIG_IGN);
+    ignore_terminal_signals();
     Holder holder;
     for (std::string line; std::getline(std::cin, line);) {
         if (auto req = hold::decode_request(line)) holder.handle(*req);

@@ -80,4 +80,13 @@ std::optional<Reply> decode_reply(const std::string& line) {
     return std::nullopt;
 }
 
+std::vector<Reply> take_replies(std::string& received) {
+    std::vector<Reply> out;
+    for (std::size_t nl; (nl = received.find('\n')) != std::string::npos;) {
+        if (auto r = decode_reply(received.substr(0, nl))) out.push_back(std::move(*r));
+        received.erase(0, nl + 1);
+    }
+    return out;
+}
+
 }  // namespace gw::hold

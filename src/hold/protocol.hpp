@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gw::hold {
 
@@ -30,5 +31,8 @@ struct Reply {
 /// nullopt for a malformed line (the peer is not the version we expect).
 [[nodiscard]] std::optional<Request> decode_request(const std::string& line);
 [[nodiscard]] std::optional<Reply> decode_reply(const std::string& line);
+/// Removes the complete lines from `received` and decodes them, dropping malformed ones; an
+/// incomplete last line stays for the next read.
+[[nodiscard]] std::vector<Reply> take_replies(std::string& received);
 
 }  // namespace gw::hold

@@ -5,25 +5,25 @@
 #include <string>
 #include <vector>
 
-#include "common/unique_fd.hpp"
+#include "common/unique_handle.hpp"
 
 namespace gw {
 
 class DirectoryWatch {
 public:
     /// Watches `directories` for the changes that signal a freed lock (a touched lock file)
-    /// or a shorter queue (a removed ticket). Never throws: without a watch, fd() is -1.
+    /// or a shorter queue (a removed ticket). Never throws: without a watch, fd() is kNoHandle.
     explicit DirectoryWatch(const std::vector<std::string>& directories);
-    /// Readable when something changed; -1 when there is no watch.
-    [[nodiscard]] int fd() const { return fd_.get(); }
+    /// Readable (signalled, on Windows) when something changed; kNoHandle when there is no watch.
+    [[nodiscard]] NativeHandle fd() const { return fd_.get(); }
     /// Consumes the pending notifications.
     void drain();
 
 private:
-    UniqueFd fd_;
+    UniqueHandle fd_;
 };
 
 /// Tells watchers that a lock file changed hands (called after unlocking it).
-void announce_release(int lock_fd);
+void announce_release(NativeHandle lock_file);
 
 }  // namespace gw

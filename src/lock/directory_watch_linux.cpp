@@ -24,7 +24,7 @@ void DirectoryWatch::drain() {
     }
 }
 
-void announce_release(int lock_fd) {
+void announce_release(NativeHandle lock_fd) {
     ::futimens(lock_fd, nullptr);  // "now": an attribute change every watcher sees
 }
 

@@ -7,6 +7,6 @@ DirectoryWatch::DirectoryWatch(const std::vector<std::string>&) {}
 
 void DirectoryWatch::drain() {}
 
-void announce_release(int) {}
+void announce_release(NativeHandle) {}
 
 }  // namespace gw

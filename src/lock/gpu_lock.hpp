@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "common/unique_handle.hpp"
 #include "lock/lock_directory.hpp"
 
 namespace gw {
@@ -39,12 +40,16 @@ public:
     void record(const LockOwner& owner);
 
 private:
-    GpuLock(std::string uuid, int fd) : uuid_(std::move(uuid)), fd_(fd) {}
+    GpuLock(std::string uuid, NativeHandle file) : uuid_(std::move(uuid)), file_(file) {}
     std::string uuid_;
-    int fd_;
+    NativeHandle file_;  // open and locked from construction to destruction
 };
 
 /// The lock file name of a GPU inside the lock directory.
 [[nodiscard]] std::string lock_file_name(const std::string& uuid);
+
+/// JSON text of an owner record, and back: the lock file's content. nullopt when malformed.
+[[nodiscard]] std::string encode_owner(const LockOwner& owner);
+[[nodiscard]] std::optional<LockOwner> decode_owner(const std::string& text);
 
 }  // namespace gw

@@ -28,9 +28,9 @@ void check_regular(int fd, const std::string& path) {
 
 }  // namespace
 
-UniqueFd open_shared_file(const std::string& path) {
+UniqueHandle open_shared_file(const std::string& path) {
     for (int attempt = 0; attempt < 100; ++attempt) {
-        UniqueFd fd(open_existing(path));
+        UniqueHandle fd(open_existing(path));
         if (!fd.valid() && errno == ENOENT) {
             fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | kFlags, 0666));
             if (fd.valid()) {

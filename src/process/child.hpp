@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/unique_handle.hpp"
 #include "process/signals.hpp"
 
 namespace gw {
@@ -15,8 +16,8 @@ struct LaunchRequest {
     std::vector<std::string> argv;  // argv[0] is found through PATH
     std::vector<std::pair<std::string, std::string>> set_env;  // added to (or replacing) ours
     std::vector<std::string> unset_env;                         // removed from ours
-    int stdin_fd = -1;   // becomes the child's standard input, when set
-    int stdout_fd = -1;  // becomes the child's standard output, when set
+    NativeHandle stdin_fd = kNoHandle;   // becomes the child's standard input, when set
+    NativeHandle stdout_fd = kNoHandle;  // becomes the child's standard output, when set
 };
 
 class Child {
@@ -40,8 +41,11 @@ public:
     void kill_and_wait();
 
 private:
+    /// What a platform keeps beyond the pid (Windows: the process and its job object).
+    struct Native;
     long pid_ = -1;
     std::optional<int> status_;
+    std::unique_ptr<Native> native_;
 };
 
 }  // namespace gw

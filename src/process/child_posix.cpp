@@ -75,6 +75,8 @@ struct FileActions {
 
 }  // namespace
 
+struct Child::Native {};  // the pid is all waitpid and kill need
+
 Child::Child(const LaunchRequest& request, const SignalCatcher& signals) {
     std::vector<std::string> args = request.argv;
     std::vector<std::string> env = build_environment(request);

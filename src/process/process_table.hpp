@@ -19,6 +19,12 @@ struct ProcessInfo {
 /// One process, if it exists and is visible to us.
 [[nodiscard]] std::optional<ProcessInfo> describe_process(long pid);
 
+/// The same for a pid as the GPU driver reports it (unsigned). Spelled out because `long` is 32
+/// bits on Windows, where the implicit conversion would be a sign-changing one.
+[[nodiscard]] inline std::optional<ProcessInfo> describe_process(unsigned pid) {
+    return describe_process(static_cast<long>(pid));
+}
+
 /// Every visible process (pid and parent only are guaranteed).
 [[nodiscard]] std::vector<ProcessInfo> list_processes();
 

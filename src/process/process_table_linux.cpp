@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/unique_fd.hpp"
+#include "common/unique_handle.hpp"
 #include "process/process_table.hpp"
 
 namespace gw {

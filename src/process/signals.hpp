@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "common/unique_handle.hpp"
 #include "common/units.hpp"
 
 namespace gw {
@@ -28,8 +29,9 @@ public:
     SignalCatcher& operator=(const SignalCatcher&) = delete;
 
     /// Sleeps until `timeout` passes, a signal arrives, or one of `fds` is readable. Returns the
-    /// readable descriptors.
-    std::vector<int> sleep(Duration timeout, std::span<const int> fds = {});
+    /// readable descriptors. On Windows `fds` are handles of waitable objects (events, change
+    /// notifications), and the ones signalled are returned.
+    std::vector<NativeHandle> sleep(Duration timeout, std::span<const NativeHandle> fds = {});
     /// The signals received since the last call, oldest first, each once.
     [[nodiscard]] std::vector<ReceivedSignal> take();
     /// True once per batch of SIGCHLD: a child changed state.
@@ -44,5 +46,9 @@ private:
 
 /// The signals forwarded to the command and that end the wait (shared/design/cli.md).
 [[nodiscard]] std::span<const int> forwarded_signals();
+
+/// For the holder process: makes the terminal's interrupt, quit and hang-up (Ctrl-C, Ctrl-Break
+/// and the like on Windows) leave this process alone; it ends when its input closes instead.
+void ignore_terminal_signals();
 
 }  // namespace gw

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -55,6 +56,10 @@ std::span<const int> forwarded_signals() {
     return kForwarded;
 }
 
+void ignore_terminal_signals() {
+    for (int s : {SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) std::signal(s, SIG_IGN);
+}
+
 SignalCatcher::SignalCatcher() : saved_(std::make_unique<Saved>()) {
     sigset_t set = caught_set();
     if (sigprocmask(SIG_BLOCK, &set, &saved_->mask) != 0) throw_system_error("sigprocmask", errno);
@@ -77,7 +82,7 @@ SignalCatcher::~SignalCatcher() {
     sigprocmask(SIG_SETMASK, &saved_->mask, nullptr);
 }
 
-std::vector<int> SignalCatcher::sleep(Duration timeout, std::span<const int> fds) {
+std::vector<NativeHandle> SignalCatcher::sleep(Duration timeout, std::span<const NativeHandle> fds) {
     std::vector<pollfd> polls;
     for (int fd : fds) polls.push_back(pollfd{fd, POLLIN, 0});
     if (timeout < Duration{0}) timeout = Duration{0};

@@ -1,5 +1,5 @@
 // The waiting line every gpu-waiter of a machine shares: one ticket file per waiter in
-// LOCKDIR/queue, numbered in arrival order and locked by its owner while it lives. A waiter that
+// the lock directory, numbered in arrival order and locked by its owner while it lives. A waiter that
 // dies leaves an unlocked ticket, which whoever reads the queue next removes.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/unique_fd.hpp"
+#include "common/unique_handle.hpp"
 #include "lock/lock_directory.hpp"
 
 namespace gw {
@@ -37,14 +37,17 @@ public:
 
 private:
     std::string path_;
-    UniqueFd fd_;
+    UniqueHandle fd_;
     QueueEntry entry_;
 };
 
 /// The living waiters in `queue_dir`, in arrival order. Removes dead waiters' tickets on the way.
 [[nodiscard]] std::vector<QueueEntry> read_queue(const std::string& queue_dir);
 
-/// The directory holding the tickets, created and checked like the lock directory.
+/// Whether `name` (in the queue directory) is a published ticket, not one still being written.
+[[nodiscard]] bool is_ticket_name(const std::string& name);
+
+/// The directory holding the tickets: the lock directory itself.
 [[nodiscard]] std::string queue_path(const LockDirectory& dir);
 
 /// JSON text of an entry, and back: the ticket's content.

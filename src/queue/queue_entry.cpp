@@ -11,6 +11,17 @@ std::string encode_entry(const QueueEntry& e) {
     return j.dump() + "\n";
 }
 
+bool is_ticket_name(const std::string& name) {
+    return name.size() > 7 && name.ends_with(".ticket") && name.front() != '.';
+}
+
+std::string queue_path(const LockDirectory& dir) {
+    // The tickets live in the lock directory itself. A subdirectory would belong to whichever
+    // user ran gpu-waiter first, who could then delete everyone's tickets, and which every other
+    // user would rightly refuse to trust.
+    return dir.path();
+}
+
 bool decode_entry(const std::string& text, QueueEntry& e) {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return false;

@@ -30,8 +30,8 @@ std::string read_all(int fd) {
 
 /// The next ticket number, from a counter file changed only under its lock.
 std::uint64_t next_number(const std::string& queue_dir) {
-    std::string path = queue_dir + "/sequence";
-    UniqueFd fd = open_shared_file(path);
+    std::string path = queue_dir + "/queue.sequence";
+    UniqueHandle fd = open_shared_file(path);
     if (::flock(fd.get(), LOCK_EX) != 0) throw_system_error("flock " + path, errno);
     std::uint64_t last = 0;
     std::string text = read_all(fd.get());
@@ -43,14 +43,10 @@ std::uint64_t next_number(const std::string& queue_dir) {
     return last + 1;  // closing the descriptor unlocks
 }
 
-bool is_ticket_name(const std::string& name) {
-    return name.size() > 7 && name.ends_with(".ticket") && name.front() != '.';
-}
-
 /// Reads one ticket; an unlocked ticket belongs to a dead waiter and is removed (under our own
 /// lock, so nobody can be holding it while it goes).
 bool read_ticket(const std::string& path, QueueEntry& entry) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueHandle fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) return false;
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
         ::unlink(path.c_str());
@@ -60,13 +56,6 @@ bool read_ticket(const std::string& path, QueueEntry& entry) {
 }
 
 }  // namespace
-
-std::string queue_path(const LockDirectory& dir) {
-    std::string path = dir.entry("queue");
-    // Same rules as the lock directory itself: shared, sticky, checked.
-    LockDirectory checked(path);
-    return checked.path();
-}
 
 QueueTicket::QueueTicket(const std::string& queue, QueueEntry entry) : entry_(std::move(entry)) {
     entry_.number = next_number(queue);

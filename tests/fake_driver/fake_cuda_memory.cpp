@@ -4,9 +4,8 @@
 // behind, and NVML ignores it once the pid is gone.
 #include <cstdint>
 
-#include <unistd.h>
-
 #include "cuda_driver.hpp"
+#include "fake_platform.hpp"
 
 namespace {
 
@@ -40,7 +39,7 @@ json& process_list(json& gpu) {
 
 bool is_own_entry(const json& entry) {
     return entry.value("cuda", false) &&
-           entry.value("pid", 0U) == static_cast<unsigned>(getpid());
+           entry.value("pid", 0U) == fake::current_pid();
 }
 
 json* own_entry(json& gpu) {
@@ -102,7 +101,7 @@ CUresult add_context_entry(const std::string& uuid) {
         const std::uint64_t cost = fake::parse_state(state).context_memory;
         if (cost > free_memory(state, gpu)) return CUDA_ERROR_OUT_OF_MEMORY;
         process_list(gpu).push_back(
-            {{"pid", getpid()}, {"used_memory", cost}, {"type", "compute"}, {"cuda", true}});
+            {{"pid", fake::current_pid()}, {"used_memory", cost}, {"type", "compute"}, {"cuda", true}});
         return CUDA_SUCCESS;
     });
 }

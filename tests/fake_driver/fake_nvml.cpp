@@ -9,10 +9,8 @@
 #include <fstream>
 #include <string>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "driver/nvml_abi.hpp"
+#include "fake_platform.hpp"
 #include "fake_state.hpp"
 
 namespace {
@@ -28,11 +26,7 @@ std::atomic<int> g_init_count{0};  // nvmlInit/nvmlShutdown nest like the real l
 void log_call(const char* function) {
     const char* path = std::getenv("FAKE_NVML_CALL_LOG");
     if (path == nullptr || *path == '\0') return;
-    const int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return;
-    const std::string line = std::string(function) + "\n";
-    [[maybe_unused]] const ssize_t written = write(fd, line.data(), line.size());
-    close(fd);
+    fake::append_line(path, std::string(function) + "\n");
 }
 
 nvmlReturn_t load_for_call(fake::State& state) {
@@ -144,13 +138,6 @@ void fill_pci(const fake::Gpu& gpu, nvmlPciInfo_t* pci) {
     pci->device = address.device;
     pci->pciDeviceId = kPciDeviceId;
     pci->pciSubSystemId = 0x16C110DEU;
-}
-
-std::string process_name(unsigned pid) {
-    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-    std::string name;
-    std::getline(comm, name);
-    return name;
 }
 
 }  // namespace
@@ -288,7 +275,7 @@ FAKE_EXPORT nvmlReturn_t nvmlSystemGetProcessName(unsigned pid, char* name, unsi
     fake::State state;
     if (const nvmlReturn_t rc = load_for_call(state); rc != NVML_SUCCESS) return rc;
     if (name == nullptr || length == 0) return NVML_ERROR_INVALID_ARGUMENT;
-    const std::string text = process_name(pid);
+    const std::string text = fake::process_name(pid);
     if (text.empty()) return NVML_ERROR_NOT_FOUND;
     return copy_string(text, name, length);
 }

@@ -8,10 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <unistd.h>
+#include "fake_platform.hpp"
 
 namespace fake {
 namespace {
@@ -106,7 +103,7 @@ void prune_dead_cuda(json& state) {
 
 // Rename is what makes lock-free readers safe: they see the old file or the new, never half.
 bool write_atomically(const std::string& path, const json& state, std::string* error) {
-    const std::string temp = path + ".tmp." + std::to_string(getpid());
+    const std::string temp = path + ".tmp." + std::to_string(current_pid());
     {
         std::ofstream out(temp, std::ios::binary | std::ios::trunc);
         out << state.dump(2) << '\n';
@@ -115,33 +112,13 @@ bool write_atomically(const std::string& path, const json& state, std::string* e
             return false;
         }
     }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    if (!replace_file(temp, path)) {
         *error = errno_text("rename", temp);
         std::remove(temp.c_str());
         return false;
     }
     return true;
 }
-
-class FileLock {
-public:
-    explicit FileLock(const std::string& path)
-        : fd_(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666)) {
-        if (fd_ >= 0 && flock(fd_, LOCK_EX) != 0) {
-            close(fd_);
-            fd_ = -1;
-        }
-    }
-    ~FileLock() {
-        if (fd_ >= 0) close(fd_);
-    }
-    FileLock(const FileLock&) = delete;
-    FileLock& operator=(const FileLock&) = delete;
-    [[nodiscard]] bool held() const { return fd_ >= 0; }
-
-private:
-    int fd_;
-};
 
 }  // namespace
 
@@ -198,19 +175,6 @@ bool update_state(const std::function<bool(json&)>& modify, std::string* error) 
         return false;
     }
     return write_atomically(*path, *j, error);
-}
-
-bool process_alive(unsigned pid) {
-    if (pid == 0) return false;
-    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return true;  // no procfs: trust kill()
-    // The command name may hold spaces and parentheses; the state follows the last ')'.
-    const auto close = line.rfind(')');
-    if (close == std::string::npos || close + 2 >= line.size()) return true;
-    const char state = line[close + 2];
-    return state != 'Z' && state != 'X';
 }
 
 bool is_live(const Process& process) {

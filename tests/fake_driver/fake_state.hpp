@@ -14,8 +14,13 @@
 #include <nlohmann/json.hpp>
 
 // Everything else in the fake libraries is hidden (-fvisibility=hidden), so the .so files export
-// exactly the C API that a real libnvidia-ml / libcuda would offer and nothing to trip over.
+// exactly the C API that a real libnvidia-ml / libcuda would offer and nothing to trip over. A
+// DLL exports only what is marked for export, to the same effect.
+#ifdef _WIN32
+#define FAKE_EXPORT extern "C" __declspec(dllexport)
+#else
 #define FAKE_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
 
 namespace fake {
 

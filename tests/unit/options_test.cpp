@@ -19,6 +19,13 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using Strings = std::vector<std::string>;
 
+// The lock directory when nothing names one, with an environment that has no ProgramData or TEMP.
+#ifdef _WIN32
+constexpr const char* kDefaultLockDir = "C:\\ProgramData\\gpu-waiter";
+#else
+constexpr const char* kDefaultLockDir = "/tmp/gpu-waiter";
+#endif
+
 /// The environment parse_options sees (EnvLookup is a plain function pointer).
 std::map<std::string, std::string>& fake_env() {
     static std::map<std::string, std::string> env;
@@ -111,7 +118,7 @@ TEST_F(OptionsTest, Defaults) {
     EXPECT_TRUE(o.hold);
     EXPECT_EQ(o.visible_devices, gw::VisibleDevices::index);
     EXPECT_FALSE(o.replace.has_value());
-    EXPECT_EQ(o.lock_dir, "/tmp/gpu-waiter");
+    EXPECT_EQ(o.lock_dir, kDefaultLockDir);
     EXPECT_FALSE(o.json);
     EXPECT_EQ(o.verbosity, gw::Verbosity::normal);
     EXPECT_EQ(o.command, (Strings{"python", "train.py"}));
@@ -324,11 +331,20 @@ TEST_F(OptionsTest, ReplaceString) {
 }
 
 TEST_F(OptionsTest, LockDirDefaultEnvironmentAndOption) {
-    EXPECT_EQ(parse({"cmd"}).lock_dir, "/tmp/gpu-waiter");
+    EXPECT_EQ(parse({"cmd"}).lock_dir, kDefaultLockDir);
     fake_env()["GPU_WAITER_LOCK_DIR"] = "/var/lock/gw";
     EXPECT_EQ(parse({"cmd"}).lock_dir, "/var/lock/gw");
     EXPECT_EQ(parse({"--lock-dir", "/srv/locks", "cmd"}).lock_dir, "/srv/locks");
 }
+
+#ifdef _WIN32
+TEST_F(OptionsTest, LockDirDefaultOnWindowsIsMachineWide) {
+    fake_env()["TEMP"] = "C:\\Users\\alice\\Temp";
+    EXPECT_EQ(parse({"cmd"}).lock_dir, "C:\\Users\\alice\\Temp\\gpu-waiter");
+    fake_env()["ProgramData"] = "D:\\Shared";
+    EXPECT_EQ(parse({"cmd"}).lock_dir, "D:\\Shared\\gpu-waiter");
+}
+#endif
 
 TEST_F(OptionsTest, Verbosity) {
     EXPECT_EQ(parse({"-q", "cmd"}).verbosity, gw::Verbosity::quiet);

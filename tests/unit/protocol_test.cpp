@@ -157,4 +157,18 @@ TEST(Protocol, RequestsAreNotReplies) {
     EXPECT_FALSE(gw::hold::decode_request(gw::hold::encode(r)).has_value());
 }
 
+TEST(Protocol, TakeRepliesKeepsAnIncompleteLineAndDropsMalformedOnes) {
+    std::string received = "held " + std::string(kBus) + " 1024 3\r\nnonsense\nreleased 0000";
+    auto replies = gw::hold::take_replies(received);
+    ASSERT_EQ(replies.size(), 1u);  // the \r a Windows holder's text-mode output adds is fine
+    EXPECT_EQ(replies[0].kind, Reply::Kind::held);
+    EXPECT_EQ(replies[0].ordinal, 3);
+    EXPECT_EQ(received, "released 0000");
+    received += "\n";
+    replies = gw::hold::take_replies(received);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0].kind, Reply::Kind::released);
+    EXPECT_TRUE(received.empty());
+}
+
 }  // namespace

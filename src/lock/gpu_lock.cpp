@@ -1,0 +1,29 @@
+#include "lock/gpu_lock.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace gw {
+
+std::string lock_file_name(const std::string& uuid) {
+    return uuid + ".lock";
+}
+
+std::string encode_owner(const LockOwner& o) {
+    nlohmann::json j{{"pid", o.pid}, {"user", o.user}, {"command", o.command},
+                     {"since", o.since}, {"state", o.state}};
+    return j.dump() + "\n";
+}
+
+std::optional<LockOwner> decode_owner(const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    LockOwner o;
+    o.pid = j.value("pid", 0L);
+    o.user = j.value("user", "");
+    o.command = j.value("command", "");
+    o.since = j.value("since", 0LL);
+    o.state = j.value("state", "held");
+    return o;
+}
+
+}  // namespace gw

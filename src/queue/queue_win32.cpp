@@ -1,0 +1,98 @@
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/win32.hpp"
+#include "lock/file_lock_win32.hpp"
+#include "lock/shared_file.hpp"
+#include "queue/queue.hpp"
+
+namespace gw {
+namespace {
+
+/// The next ticket number, from a counter file changed only under its lock.
+std::uint64_t next_number(const std::string& queue_dir) {
+    std::string path = queue_dir + "/queue.sequence";
+    UniqueHandle file = open_shared_file(path);
+    HANDLE h = win32::handle(file.get());
+    (void)win32::lock_file(h, win32::LockWait::yes, path);
+    std::uint64_t last = 0;
+    std::string text = win32::read_file(h);
+    if (!text.empty()) last = std::strtoull(text.c_str(), nullptr, 10);
+    if (!win32::replace_content(h, std::to_string(last + 1) + "\n")) {
+        win32::throw_last_error("write " + path);
+    }
+    return last + 1;  // closing the handle unlocks
+}
+
+/// Reads one ticket; an unlocked ticket belongs to a dead waiter and is removed (under our own
+/// lock, so nobody can be holding it while it goes).
+bool read_ticket(const std::string& path, QueueEntry& entry) {
+    UniqueHandle file = win32::adopt(win32::open_for_reading(path));
+    if (!file.valid()) return false;  // gone, or being deleted by its owner
+    HANDLE h = win32::handle(file.get());
+    if (win32::lock_file(h, win32::LockWait::no, path)) {
+        // Shared for deletion when opened: the file goes once our handle closes. Another user's
+        // ticket may not be ours to delete; it is skipped all the same.
+        DeleteFileW(win32::widen(path).c_str());
+        return false;
+    }
+    return decode_entry(win32::read_file(h), entry);
+}
+
+std::vector<std::string> ticket_names(const std::string& queue) {
+    std::vector<std::string> names;
+    WIN32_FIND_DATAW found{};
+    HANDLE search = FindFirstFileExW(win32::widen(queue + "/*").c_str(), FindExInfoBasic, &found,
+                                     FindExSearchNameMatch, nullptr, 0);
+    if (search == INVALID_HANDLE_VALUE) return names;
+    do {
+        std::string name = win32::narrow(found.cFileName);
+        if (is_ticket_name(name)) names.push_back(std::move(name));
+    } while (FindNextFileW(search, &found));
+    FindClose(search);
+    return names;
+}
+
+}  // namespace
+
+QueueTicket::QueueTicket(const std::string& queue, QueueEntry entry) : entry_(std::move(entry)) {
+    entry_.number = next_number(queue);
+    path_ = fmt::format("{}/{:016}-{}.ticket", queue, entry_.number, entry_.pid);
+    // Written and locked under a hidden name, then renamed: a reader never sees a ticket that
+    // is not locked yet (and would take it for a dead waiter's). The lock stays with the open
+    // handle through the rename.
+    std::string hidden = fmt::format("{}/.{:016}-{}.new", queue, entry_.number, entry_.pid);
+    fd_ = open_shared_file(hidden);
+    HANDLE h = win32::handle(fd_.get());
+    if (!win32::lock_file(h, win32::LockWait::no, hidden)) {
+        throw Error("LockFileEx " + hidden + ": held by another process");
+    }
+    if (!win32::replace_content(h, encode_entry(entry_))) {
+        win32::throw_last_error("write " + hidden);
+    }
+    if (!MoveFileExW(win32::widen(hidden).c_str(), win32::widen(path_).c_str(), 0)) {
+        win32::throw_last_error("MoveFileExW " + hidden);
+    }
+}
+
+QueueTicket::~QueueTicket() {
+    // Ours and still locked by us: nobody else can be holding it. The name goes when the handle
+    // closes, right after this.
+    DeleteFileW(win32::widen(path_).c_str());
+}
+
+std::vector<QueueEntry> read_queue(const std::string& queue) {
+    std::vector<std::string> names = ticket_names(queue);
+    std::sort(names.begin(), names.end());  // zero-padded numbers: name order is arrival order
+    std::vector<QueueEntry> out;
+    for (const std::string& name : names) {
+        QueueEntry entry;
+        if (read_ticket(queue + "/" + name, entry)) out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+}  // namespace gw

@@ -1,0 +1,254 @@
+// The platform files behind lock/, queue/ and process/, on real files in a per-test directory
+// and real child processes: the same expectations on POSIX and on Windows (under wine in CI).
+// The test binary doubles as the child: started with GPU_WAITER_TEST_CHILD set, it does what
+// that says and exits before any test runs.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "common/error.hpp"
+#include "hold/holder_client.hpp"
+#include "hold/holder_server.hpp"
+#include "lock/directory_watch.hpp"
+#include "lock/gpu_lock.hpp"
+#include "process/child.hpp"
+#include "process/process_table.hpp"
+#include "process/signals.hpp"
+#include "queue/queue.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+bool env_is(const char* name, const char* value) {
+    const char* actual = std::getenv(name);
+    return actual != nullptr && std::string(actual) == value;
+}
+
+// Runs before main() in the child; does nothing in the test process itself.
+[[maybe_unused]] const bool kChildRole = [] {
+    const char* role = std::getenv("GPU_WAITER_TEST_CHILD");
+    if (role == nullptr) return false;
+    const std::string r = role;
+    if (r == "exit-3") std::exit(3);
+    if (r == "check-env") {
+        bool ok = env_is("GPU_WAITER_TEST_SET", "set by the request") &&
+                  std::getenv("GPU_WAITER_TEST_UNSET") == nullptr;
+        std::exit(ok ? 0 : 1);
+    }
+    if (r == "sleep") std::this_thread::sleep_for(60s);
+    if (r == "holder") std::exit(gw::run_holder());
+    std::exit(99);
+}();
+
+/// Sets an environment variable of the test process (and of the children it starts) for one
+/// scope.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) { set(value); }
+    ~ScopedEnv() { set(nullptr); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    void set(const char* value) {
+#ifdef _WIN32
+        _putenv_s(name_, value == nullptr ? "" : value);  // "" removes it
+#else
+        if (value == nullptr) unsetenv(name_);
+        else setenv(name_, value, 1);
+#endif
+    }
+    const char* name_;
+};
+
+/// A fresh directory for one test, removed afterwards.
+class PlatformTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = fs::temp_directory_path() /
+               ("gpu-waiter-test-" + std::to_string(gw::current_pid()) + "-" + info->name());
+        fs::remove_all(dir_);
+    }
+    void TearDown() override {
+        std::error_code ignored;
+        fs::remove_all(dir_, ignored);
+    }
+    [[nodiscard]] std::string dir() const { return dir_.string(); }
+
+    static gw::LockOwner owner() {
+        return gw::LockOwner{gw::current_pid(), gw::current_user(), "unit test", 1700000000,
+                             "held"};
+    }
+    static gw::QueueEntry entry() {
+        gw::QueueEntry e;
+        e.pid = gw::current_pid();
+        e.user = gw::current_user();
+        e.command = "unit test";
+        e.candidates = {"GPU-a"};
+        return e;
+    }
+
+private:
+    fs::path dir_;
+};
+
+TEST_F(PlatformTest, LockIsExclusiveAndItsRecordReadable) {
+    gw::LockDirectory locks(dir());
+    auto first = gw::GpuLock::try_acquire(locks, "GPU-1234", owner());
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(gw::GpuLock::try_acquire(locks, "GPU-1234", owner()), nullptr);
+    auto holder = gw::GpuLock::holder(locks, "GPU-1234");
+    ASSERT_TRUE(holder.has_value());
+    EXPECT_EQ(holder->pid, gw::current_pid());
+    EXPECT_EQ(holder->command, "unit test");
+    EXPECT_NE(gw::GpuLock::try_acquire(locks, "GPU-other", owner()), nullptr);
+}
+
+TEST_F(PlatformTest, ReleasedLockIsFreeAndShowsNoHolder) {
+    gw::LockDirectory locks(dir());
+    auto lock = gw::GpuLock::try_acquire(locks, "GPU-1234", owner());
+    ASSERT_NE(lock, nullptr);
+    lock.reset();
+    EXPECT_FALSE(gw::GpuLock::holder(locks, "GPU-1234").has_value());
+    EXPECT_NE(gw::GpuLock::try_acquire(locks, "GPU-1234", owner()), nullptr);
+}
+
+TEST_F(PlatformTest, LockDirectoryThatIsAFileIsRefused) {
+    { std::ofstream(dir()) << "not a directory"; }
+    EXPECT_THROW(gw::LockDirectory{dir()}, gw::Error);
+    fs::remove(dir());
+}
+
+TEST_F(PlatformTest, QueueInArrivalOrderWithoutTheLeavers) {
+    gw::LockDirectory locks(dir());
+    std::string queue = gw::queue_path(locks);
+    auto first = std::make_unique<gw::QueueTicket>(queue, entry());
+    gw::QueueTicket second(queue, entry());
+    EXPECT_LT(first->entry().number, second.entry().number);
+    auto waiting = gw::read_queue(queue);
+    ASSERT_EQ(waiting.size(), 2u);
+    EXPECT_EQ(waiting[0].number, first->entry().number);
+    EXPECT_EQ(waiting[1].candidates, (std::vector<std::string>{"GPU-a"}));
+    first.reset();
+    waiting = gw::read_queue(queue);
+    ASSERT_EQ(waiting.size(), 1u);
+    EXPECT_EQ(waiting[0].number, second.entry().number);
+}
+
+TEST_F(PlatformTest, DeadWaitersTicketIsRemoved) {
+    gw::LockDirectory locks(dir());
+    std::string queue = gw::queue_path(locks);
+    fs::path dead = fs::path(queue) / "0000000000000001-999999.ticket";
+    { std::ofstream(dead) << gw::encode_entry(entry()); }
+    EXPECT_TRUE(gw::read_queue(queue).empty());
+    EXPECT_FALSE(fs::exists(dead));
+}
+
+TEST_F(PlatformTest, ReleaseWakesTheDirectoryWatch) {
+    gw::LockDirectory locks(dir());
+    auto lock = gw::GpuLock::try_acquire(locks, "GPU-1234", owner());
+    gw::SignalCatcher signals;
+    gw::DirectoryWatch watch({locks.path()});
+    if (watch.fd() == gw::kNoHandle) GTEST_SKIP() << "no directory notification here";
+    watch.drain();
+    lock.reset();
+    const std::vector<gw::NativeHandle> fds{watch.fd()};
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(signals.sleep(10s, fds), fds);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+gw::LaunchRequest child_request(const std::string& role) {
+    gw::LaunchRequest request;
+    request.argv = {gw::self_executable()};
+    request.set_env = {{"GPU_WAITER_TEST_CHILD", role}};
+    return request;
+}
+
+TEST(ChildProcess, ItsEndWakesTheSleepAndItsStatusComesBack) {
+    gw::SignalCatcher signals;
+    gw::Child child(child_request("exit-3"), signals);
+    auto started = std::chrono::steady_clock::now();
+    (void)signals.sleep(30s);  // SIGCHLD, or the process handle on Windows, ends it early
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+    EXPECT_TRUE(signals.take_child_event());
+    EXPECT_EQ(child.poll(), 3);
+}
+
+TEST(ChildProcess, EnvironmentSetAndUnset) {
+    ScopedEnv inherited("GPU_WAITER_TEST_UNSET", "inherited");
+    gw::SignalCatcher signals;
+    gw::LaunchRequest request = child_request("check-env");
+    request.set_env.emplace_back("GPU_WAITER_TEST_SET", "set by the request");
+    request.unset_env = {"GPU_WAITER_TEST_UNSET"};
+    gw::Child child(request, signals);
+    std::optional<int> status;
+    while (!(status = child.poll())) (void)signals.sleep(1s);
+    EXPECT_EQ(status, 0);
+}
+
+TEST(ChildProcess, KilledChildIsReaped) {
+    gw::SignalCatcher signals;
+    gw::Child child(child_request("sleep"), signals);
+    EXPECT_FALSE(child.poll().has_value());
+    EXPECT_TRUE(gw::process_alive(child.pid()));
+    child.kill_and_wait();
+    EXPECT_EQ(child.poll(), 128 + 9);
+}
+
+TEST(ChildProcess, UnknownCommandIs127) {
+    gw::SignalCatcher signals;
+    gw::LaunchRequest request;
+    request.argv = {"gpu-waiter-test-no-such-command"};
+    try {
+        gw::Child child(request, signals);
+        FAIL() << "started a command that does not exist";
+    } catch (const gw::Error& e) {
+        EXPECT_EQ(e.code(), gw::ExitCode::not_found);
+    }
+}
+
+TEST(ProcessTable, OurselvesAndOurParent) {
+    auto self = gw::describe_process(gw::current_pid());
+    ASSERT_TRUE(self.has_value());
+    EXPECT_FALSE(self->command.empty());
+    EXPECT_TRUE(gw::process_alive(gw::current_pid()));
+    auto all = gw::list_processes();
+    auto tree = gw::process_tree(self->parent, all);
+    EXPECT_TRUE(tree.contains(gw::current_pid()));
+}
+
+TEST(HolderProcess, RequestsAndRepliesGoThroughItsPipes) {
+    // The holder is this binary again; without a CUDA library it answers every hold "failed".
+    ScopedEnv role("GPU_WAITER_TEST_CHILD", "holder");
+    ScopedEnv cuda("GPU_WAITER_CUDA_LIBRARY", "no-such-dir/no-such-cuda-library");
+    gw::SignalCatcher signals;
+    gw::HolderProcess holder(signals);
+    const std::string bus = "00000000:17:00.0";
+    holder.send(gw::hold::Request{gw::hold::Request::Kind::hold, bus, 0.25});
+    holder.send(gw::hold::Request{gw::hold::Request::Kind::release, bus, 0});
+    std::vector<gw::hold::Reply> replies;
+    auto started = std::chrono::steady_clock::now();
+    auto waited = [&] { return std::chrono::steady_clock::now() - started; };
+    while (replies.size() < 2 && !holder.gone() && waited() < 30s) {
+        const std::vector<gw::NativeHandle> fds{holder.reply_fd()};
+        (void)signals.sleep(5s, fds);
+        for (auto& r : holder.take_replies()) replies.push_back(std::move(r));
+    }
+    ASSERT_EQ(replies.size(), 2u);
+    EXPECT_EQ(replies[0].kind, gw::hold::Reply::Kind::failed);
+    EXPECT_EQ(replies[0].bus_id, bus);
+    EXPECT_NE(replies[0].text.find("no-such-cuda-library"), std::string::npos) << replies[0].text;
+    EXPECT_EQ(replies[1].kind, gw::hold::Reply::Kind::released);
+    EXPECT_FALSE(holder.gone());
+}
+
+}  // namespace
