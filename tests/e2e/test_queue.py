@@ -1,0 +1,266 @@
+"""The fair queue (README "Fairness", shared/design/cli.md "Sharing one machine" and "Status"):
+waiters are served first come, first served; a multi-GPU waiter is not starved by one-GPU
+waiters; a dead waiter leaves the queue; `--status --json` shows GPUs, lock holders and the queue;
+and a stress run with kill -9 leaves no lock, no ticket and no hold behind."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import random
+import signal
+import subprocess
+import time
+
+from conftest import (Harness, assert_no_lock_held, command_line, parent_map, wait_for,
+                      waiter_binary)
+from e2e_support import (Span, describe_gpus, gpu_locked, holder_pids, locked_tickets, overlaps,
+                         queue_pids, read_spans, record_command, status_json, tickets,
+                         wait_until_queued)
+
+POLL = "200ms"
+
+
+def me() -> str:
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+# -- 1. one GPU, ten waiters: one at a time, in the order they started ----------------------------
+
+def test_waiters_run_one_at_a_time_in_start_order(gw: Harness) -> None:
+    waiters = []
+    for i in range(10):
+        waiters.append(gw.start("--poll", POLL, "-g", "0", "--",
+                                *record_command(gw.path(f"rec-{i}"), 0.3)))
+        time.sleep(0.1)
+    for w in waiters:
+        assert w.wait(40) == 0, w.describe()
+    spans: list[Span] = []
+    for i in range(10):
+        found = read_spans(gw.path(f"rec-{i}"), owner=i)
+        assert len(found) == 1, f"waiter {i}'s command wrote {len(found)} records"
+        assert found[0].uuids == [gw.machine.uuid(0)], found[0]
+        spans += found
+    order = [s.owner for s in sorted(spans, key=lambda s: s.start)]
+    assert order == list(range(10)), f"commands ran in the order {order}, not the start order"
+    for earlier, later in zip(spans, spans[1:]):
+        assert later.start >= earlier.end, f"{earlier} and {later} overlap on GPU 0"
+    assert_no_lock_held(gw.lock_dir)
+
+
+# -- 2. a 2-GPU waiter is not starved by a stream of 1-GPU waiters --------------------------------
+
+def test_two_gpu_waiter_is_not_starved_by_one_gpu_waiters(gw: Harness) -> None:
+    m = gw.machine
+    busy = [gw.occupy(0), gw.occupy(1)]
+    big = gw.start("--poll", POLL, "-n", "2", "--", *record_command(gw.path("rec-big"), 0.5))
+    wait_until_queued(gw, [big])
+    small = []
+
+    def start_small() -> None:
+        i = len(small)
+        small.append(gw.start("--poll", POLL, "--",
+                              *record_command(gw.path(f"rec-small-{i}"), 0.5)))
+        time.sleep(0.15)
+
+    for _ in range(3):
+        start_small()
+    wait_until_queued(gw, [big, *small])
+
+    gw.release(0, busy[0])
+    # While big gathers, GPU 0 is reserved for it (locked by it), and the stream goes on.
+    wait_for(lambda: gpu_locked(gw, 0), 3.0, "nobody locked GPU 0 after it was freed")
+    for _ in range(3):
+        start_small()
+    time.sleep(1.0)
+    doc = status_json(gw.env())
+    lock = doc["gpus"][0]["lock"]
+    assert lock is not None and int(lock["pid"]) == big.pid, (
+        f"freed GPU 0 is locked by {lock}, not by the earlier 2-GPU waiter (pid {big.pid}); "
+        f"small waiters: {[w.pid for w in small]}")
+    ran_early = [i for i in range(len(small)) if gw.path(f"rec-small-{i}").exists()
+                 or small[i].poll() is not None]
+    assert not ran_early, f"1-GPU waiters {ran_early} ran while the 2-GPU waiter gathered"
+    assert big.poll() is None, big.describe()
+
+    gw.release(1, busy[1])
+    assert big.wait(15) == 0, big.describe()
+    for w in small:
+        assert w.wait(30) == 0, w.describe()
+
+    (big_span,) = read_spans(gw.path("rec-big"), owner="big")
+    assert sorted(big_span.uuids) == sorted([m.uuid(0), m.uuid(1)]), big_span
+    small_spans = [s for i in range(len(small))
+                   for s in read_spans(gw.path(f"rec-small-{i}"), owner=f"small-{i}")]
+    assert len(small_spans) == len(small)
+    early = [s for s in small_spans if s.start < big_span.start]
+    assert not early, f"1-GPU waiters queued after the 2-GPU waiter ran before it: {early}"
+    assert not overlaps([big_span, *small_spans]), overlaps([big_span, *small_spans])
+    assert_no_lock_held(gw.lock_dir)
+
+
+# -- 3. a waiter killed while waiting leaves the queue and blocks nobody --------------------------
+
+def test_killed_waiter_leaves_the_queue(gw: Harness) -> None:
+    busy = gw.occupy(0)
+    first = gw.start("--poll", POLL, "-g", "0", "--", "true")
+    wait_until_queued(gw, [first])
+    second = gw.start("--poll", POLL, "-g", "0", "--", *record_command(gw.path("rec"), 0))
+    doc = wait_until_queued(gw, [first, second])
+    assert queue_pids(doc) == [first.pid, second.pid], doc["queue"]
+
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(5)
+    doc = status_json(gw.env())
+    assert queue_pids(doc) == [second.pid], (
+        f"queue after kill -9 of pid {first.pid}: {doc['queue']}")
+    assert [q["position"] for q in doc["queue"]] == [1]
+
+    gw.release(0, busy)
+    assert second.wait(5) == 0, second.describe()
+    assert len(read_spans(gw.path("rec"))) == 1
+    assert status_json(gw.env())["queue"] == []
+    assert not tickets(gw.lock_dir), tickets(gw.lock_dir)
+    assert_no_lock_held(gw.lock_dir)
+
+
+# -- 4. --status --json ----------------------------------------------------------------------------
+
+def test_status_json_shows_gpus_lock_holders_and_queue(gw: Harness) -> None:
+    m = gw.machine
+    runner = gw.start("--poll", POLL, "-g", "0", "--", "sleep", "30")
+    wait_for(lambda: holder_pids(runner.pid) and gpu_locked(gw, 0), 5.0,
+             lambda: f"the first waiter did not lock and hold GPU 0\n{runner.describe()}")
+    foreign = gw.occupy(1)
+    queued = [gw.start("--poll", POLL, "-g", "0", "--", "true")]
+    wait_until_queued(gw, queued)
+    queued.append(gw.start("--poll", POLL, "-n", "2", "-g", "0,1", "--", "true"))
+    wait_until_queued(gw, queued)
+    queued.append(gw.start("--poll", POLL, "-g", "1", "--", "true"))
+    doc = wait_until_queued(gw, queued)
+
+    assert [g["index"] for g in doc["gpus"]] == [0, 1]
+    assert [g["uuid"] for g in doc["gpus"]] == [m.uuid(0), m.uuid(1)]
+    gpu0, gpu1 = doc["gpus"]
+
+    holder = next(iter(holder_pids(runner.pid)))
+    assert holder in {int(p["pid"]) for p in gpu0["processes"]}, (
+        f"GPU 0's processes {gpu0['processes']} lack gpu-waiter's holder {holder}")
+    assert foreign in {int(p["pid"]) for p in gpu1["processes"]}, gpu1["processes"]
+
+    lock = gpu0["lock"]
+    assert lock is not None, f"GPU 0 is locked by pid {runner.pid} but --status shows no lock"
+    assert int(lock["pid"]) == runner.pid, lock
+    assert lock["user"] == me(), lock
+    assert "sleep" in lock["command"], lock
+    assert lock["state"] == "held", lock          # sleep never uses the GPU: still held
+    assert gpu1["lock"] is None, gpu1["lock"]
+
+    assert runner.pid not in queue_pids(doc), "a waiter that runs its command is not queued"
+    q = doc["queue"]
+    assert [e["position"] for e in q] == [1, 2, 3], q
+    assert [int(e["pid"]) for e in q] == [w.pid for w in queued], q
+    assert [e["user"] for e in q] == [me()] * 3, q
+    assert [e["count"] for e in q] == [1, 2, 1], q
+    assert [sorted(e["candidates"]) for e in q] == [[0], [0, 1], [1]], q
+
+    # The plain text form shows the same queue.
+    text = subprocess.run([waiter_binary(), "--status"], env=gw.env(), capture_output=True,
+                          text=True, timeout=15)
+    assert text.returncode == 0, text.stderr
+    positions = [text.stdout.find(f"pid {w.pid}") for w in queued]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), text.stdout
+
+
+# -- 5. stress: 50 waiters, mixed -n, 4 GPUs, kill -9 at random moments ---------------------------
+
+def test_stress_fifty_waiters_with_kills(gw: Harness) -> None:
+    m = gw.standard(4)
+    rng = random.Random(20240607)
+    total = 50
+    counts = [rng.choice([1, 1, 1, 2, 2, 3]) for _ in range(total)]
+    counts[7] = counts[23] = counts[41] = 3   # some 3-GPU waiters for certain
+    # Victims killed while waiting come from the later half (they queue behind many others);
+    # victims killed while running anywhere.
+    wait_victims = set(rng.sample(range(total // 2, total), 5))
+    run_victims = set(rng.sample(sorted(set(range(total)) - wait_victims), 5))
+
+    # How the commands of killed waiters are handled (the honest variant): kill -9 of gpu-waiter
+    # frees its locks at once but does not kill its command (the contract does not ask it to), so
+    # an orphaned command may run on beside the next command on its GPU. We kill gpu-waiter alone,
+    # as a user would, and leave its command's record out of the overlap check; every command of
+    # a waiter that was not killed is checked. Commands of victims to be killed while running
+    # sleep longer, so the test can catch them running.
+    waiters: list = []
+    start_at = [i * 0.03 for i in range(total)]
+    kill_after = {i: rng.uniform(0.1, 1.0) for i in wait_victims}   # after its own start
+    kill_delay = {i: rng.uniform(0.0, 0.5) for i in run_victims}    # after its command started
+    seen_running: dict[int, float] = {}
+    killed: dict[int, str] = {}   # index -> what it was doing when killed
+
+    def running_commands() -> set[int]:
+        """Indices of waiters whose command (not the holder) is alive now."""
+        children: dict[int, list[int]] = {}
+        for pid, parent in parent_map().items():
+            children.setdefault(parent, []).append(pid)
+        out = set()
+        for i, w in enumerate(waiters):
+            if any("record" in command_line(c) for c in children.get(w.pid, [])):
+                out.add(i)
+        return out
+
+    begun = time.monotonic()
+    deadline = begun + 90
+    while time.monotonic() < deadline:
+        while len(waiters) < total and time.monotonic() >= begun + start_at[len(waiters)]:
+            i = len(waiters)
+            waiters.append(gw.start("--poll", "100ms", "-n", str(counts[i]), "--",
+                                    *record_command(gw.path(f"rec-{i}"),
+                                                    1.0 if i in run_victims else 0.1)))
+        now = time.monotonic()
+        running = running_commands()
+        for i in run_victims & running:
+            seen_running.setdefault(i, now)
+        for i, w in enumerate(waiters):
+            if i in killed or w.poll() is not None:
+                continue
+            due = (i in wait_victims and now >= w.started + kill_after[i]) or (
+                i in seen_running and now >= seen_running[i] + kill_delay[i])
+            if due:
+                os.kill(w.pid, signal.SIGKILL)
+                killed[i] = "running" if i in running else "waiting"
+        if len(waiters) == total and all(w.poll() is not None for w in waiters):
+            break
+        time.sleep(0.02)
+
+    stuck = [i for i, w in enumerate(waiters) if w.poll() is None]
+    assert not stuck, (f"waiters {stuck} still waiting after 90 s\n"
+                       + "\n".join(waiters[i].describe() for i in stuck[:3])
+                       + f"\nqueue: {status_json(gw.env())['queue']}\n{describe_gpus(gw)}")
+    failed = [i for i, w in enumerate(waiters) if i not in killed and w.returncode != 0]
+    assert not failed, "\n".join(waiters[i].describe() for i in failed[:3])
+    ran_before_kill = [i for i in wait_victims | run_victims if i not in killed]
+    # The test itself must have done what it says (else it would prove little).
+    assert sum(1 for s in killed.values() if s == "waiting") >= 3, (killed, ran_before_kill)
+    assert sum(1 for s in killed.values() if s == "running") >= 3, (killed, ran_before_kill)
+
+    spans = []
+    for i in range(total):
+        if i in killed:
+            continue
+        found = read_spans(gw.path(f"rec-{i}"), owner=i)
+        assert len(found) == 1, f"waiter {i} exited 0 but its command wrote {len(found)} records"
+        assert len(found[0].uuids) == counts[i] == len(set(found[0].uuids)), found[0]
+        spans += found
+    clashes = overlaps(spans)
+    assert not clashes, "GPUs ran two commands at once:\n" + "\n".join(map(str, clashes[:10]))
+
+    # Nothing left behind: no lock, no locked ticket, no hold; one --status sweeps dead tickets.
+    assert_no_lock_held(gw.lock_dir)
+    assert not locked_tickets(gw.lock_dir), locked_tickets(gw.lock_dir)
+    wait_for(lambda: all(not m.processes(g) for g in range(4)), 3.0,
+             lambda: f"holds left behind\n{describe_gpus(gw)}")
+    doc = status_json(gw.env())
+    assert doc["queue"] == [], doc["queue"]
+    assert not tickets(gw.lock_dir), f"tickets left after --status: {tickets(gw.lock_dir)}"
+    assert all(g["lock"] is None for g in doc["gpus"]), [g["lock"] for g in doc["gpus"]]
