@@ -16,10 +16,14 @@ int run_app(int argc, const char* const* argv) {
         const Options& options = std::get<Options>(parsed);
         reporter = Reporter::for_stderr(options.verbosity);
         switch (options.mode) {
-            case Mode::run: return run_command(options, reporter);
-            case Mode::status: return show_status(options, reporter);
-            case Mode::version: return show_version();
-            case Mode::holder: return run_holder();
+            case Mode::run:
+                return run_command(options, reporter);
+            case Mode::status:
+                return show_status(options, reporter);
+            case Mode::version:
+                return show_version();
+            case Mode::holder:
+                return run_holder();
         }
         return static_cast<int>(ExitCode::tool_failed);
     } catch (const Error& e) {

@@ -25,7 +25,8 @@ void HeldGpus::add(const GpuIdentity& gpu, std::unique_ptr<GpuLock> lock) {
         try {
             holder_ = std::make_unique<HolderProcess>(signals_);
         } catch (const Error& err) {
-            reporter_.warning(fmt::format("cannot start the holder, GPUs are not held: {}", err.what()));
+            reporter_.warning(
+                fmt::format("cannot start the holder, GPUs are not held: {}", err.what()));
             settings_.enabled = false;
             return;
         }
@@ -44,7 +45,8 @@ void HeldGpus::release_hold(const std::string& uuid) {
     if (it == gpus_.end()) return;
     Entry& e = it->second;
     if (e.hold == HoldState::requested || e.hold == HoldState::held) {
-        if (holder_) holder_->send(hold::Request{hold::Request::Kind::release, e.gpu.pci_bus_id, 0});
+        if (holder_)
+            holder_->send(hold::Request{hold::Request::Kind::release, e.gpu.pci_bus_id, 0});
         e.hold = HoldState::released;
     }
     stop_holder_if_idle();

@@ -29,8 +29,9 @@ std::vector<ChosenGpu> order_for_cuda(const GpuInventory& inventory,
                                       const std::vector<GpuIdentity>& gpus) {
     std::vector<ChosenGpu> out;
     for (const GpuIdentity& g : gpus) out.push_back(ChosenGpu{g, cuda_ordinal(inventory, g)});
-    std::sort(out.begin(), out.end(),
-              [](const ChosenGpu& a, const ChosenGpu& b) { return a.cuda_ordinal < b.cuda_ordinal; });
+    std::sort(out.begin(), out.end(), [](const ChosenGpu& a, const ChosenGpu& b) {
+        return a.cuda_ordinal < b.cuda_ordinal;
+    });
     return out;
 }
 

@@ -22,12 +22,12 @@ std::vector<GpuIdentity> candidates_of(const Options& o, const GpuInventory& inv
                                                        : CandidateSource::option;
     auto candidates = resolve_candidates(inventory, o.gpus, source);
     if (candidates.size() < o.count) {
-        throw Error(fmt::format("{} GPU(s) requested, but only {} {} usable", o.count,
-                                candidates.size(),
-                                source == CandidateSource::all ? "on this machine are"
-                                                               : "of the candidates are"),
-                    inventory.skipped.empty() ? "lower -n, or name more GPUs with -g"
-                                              : "some GPUs were skipped (see above); lower -n");
+        throw Error(
+            fmt::format(
+                "{} GPU(s) requested, but only {} {} usable", o.count, candidates.size(),
+                source == CandidateSource::all ? "on this machine are" : "of the candidates are"),
+            inventory.skipped.empty() ? "lower -n, or name more GPUs with -g"
+                                      : "some GPUs were skipped (see above); lower -n");
     }
     return candidates;
 }
@@ -57,8 +57,8 @@ int run_command(const Options& o, Reporter& reporter) {
     for (const std::string& skipped : inventory.skipped) reporter.warning("skipping " + skipped);
     reporter.detail(nvml.version());
     LockOwner owner = owner_record(o);
-    WaitRequest request{candidates_of(o, inventory), o.count, o.rule, o.idle_for, o.poll,
-                        o.timeout, owner};
+    WaitRequest request{
+        candidates_of(o, inventory), o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
     LockDirectory locks(o.lock_dir);
     HeldGpus held(signals, reporter, HoldSettings{o.hold, o.hold_fraction});
     WaitOutcome outcome = WaitLoop(nvml, locks, signals, reporter, held, std::move(request)).run();
@@ -73,7 +73,8 @@ int run_command(const Options& o, Reporter& reporter) {
     auto chosen = order_for_cuda(inventory, held.identities());
     reporter.info("running on " + describe(chosen));
     Child child(plan_launch(o, chosen), signals);
-    Supervisor supervisor(nvml, signals, reporter, held, SupervisorSettings{o.poll, o.hold_max, owner});
+    Supervisor supervisor(nvml, signals, reporter, held,
+                          SupervisorSettings{o.poll, o.hold_max, owner});
     int status = supervisor.run(child);
     return status;
 }

@@ -15,7 +15,8 @@ namespace gw {
 namespace {
 
 nlohmann::json process_json(const GpuProcess& p) {
-    nlohmann::json j{{"pid", p.pid}, {"used_memory", nullptr}, {"user", nullptr}, {"command", nullptr}};
+    nlohmann::json j{
+        {"pid", p.pid}, {"used_memory", nullptr}, {"user", nullptr}, {"command", nullptr}};
     if (p.used_memory) j["used_memory"] = *p.used_memory;
     if (auto info = describe_process(p.pid)) {
         j["user"] = info->user;
@@ -24,12 +25,19 @@ nlohmann::json process_json(const GpuProcess& p) {
     return j;
 }
 
-nlohmann::json gpu_json(Nvml& nvml, const GpuIdentity& gpu, const std::optional<LockDirectory>& dir) {
+nlohmann::json gpu_json(Nvml& nvml, const GpuIdentity& gpu,
+                        const std::optional<LockDirectory>& dir) {
     GpuStatus s = nvml.probe(gpu, GpuQuery::all);
-    nlohmann::json j{{"index", gpu.index}, {"uuid", gpu.uuid}, {"name", gpu.name},
-                     {"pci_bus_id", gpu.pci_bus_id}, {"error", nullptr}, {"memory_used", nullptr},
-                     {"memory_total", nullptr}, {"utilization", nullptr},
-                     {"processes", nlohmann::json::array()}, {"lock", nullptr}};
+    nlohmann::json j{{"index", gpu.index},
+                     {"uuid", gpu.uuid},
+                     {"name", gpu.name},
+                     {"pci_bus_id", gpu.pci_bus_id},
+                     {"error", nullptr},
+                     {"memory_used", nullptr},
+                     {"memory_total", nullptr},
+                     {"utilization", nullptr},
+                     {"processes", nlohmann::json::array()},
+                     {"lock", nullptr}};
     if (!s.error.empty()) j["error"] = s.error;
     if (s.memory) {
         j["memory_used"] = s.memory->used;
@@ -41,8 +49,11 @@ nlohmann::json gpu_json(Nvml& nvml, const GpuIdentity& gpu, const std::optional<
     }
     if (dir) {
         if (auto owner = GpuLock::holder(*dir, gpu.uuid)) {
-            j["lock"] = {{"pid", owner->pid}, {"user", owner->user}, {"command", owner->command},
-                         {"since", owner->since}, {"state", owner->state}};
+            j["lock"] = {{"pid", owner->pid},
+                         {"user", owner->user},
+                         {"command", owner->command},
+                         {"since", owner->since},
+                         {"state", owner->state}};
         }
     }
     return j;
@@ -57,8 +68,12 @@ nlohmann::json queue_json(const LockDirectory& dir, const GpuInventory& inventor
                 if (g.uuid == uuid) gpus.push_back(g.index);
             }
         }
-        queue.push_back({{"position", queue.size() + 1}, {"pid", e.pid}, {"user", e.user},
-                         {"command", e.command}, {"count", e.count}, {"candidates", gpus},
+        queue.push_back({{"position", queue.size() + 1},
+                         {"pid", e.pid},
+                         {"user", e.user},
+                         {"command", e.command},
+                         {"count", e.count},
+                         {"candidates", gpus},
                          {"since", e.since}});
     }
     return queue;
@@ -86,7 +101,8 @@ void print_text(const nlohmann::json& doc) {
         if (!g["error"].is_null()) fmt::print("    error: {}\n", cell(g["error"]));
         for (const auto& p : g["processes"]) {
             std::string used = p["used_memory"].is_null()
-                                   ? "?" : format_bytes(p["used_memory"].get<std::uint64_t>());
+                                   ? "?"
+                                   : format_bytes(p["used_memory"].get<std::uint64_t>());
             fmt::print("    pid {:>7}  {:<12} {:<20} {}\n", p["pid"].get<unsigned>(),
                        cell(p["user"], "?"), cell(p["command"], "?"), used);
         }
@@ -118,8 +134,10 @@ int show_status(const Options& options, Reporter& reporter) {
     } catch (const std::exception& e) {
         reporter.warning(std::string("lock holders unknown: ") + e.what());
     }
-    nlohmann::json doc{{"gpus", nlohmann::json::array()}, {"skipped", inventory.skipped},
-                       {"lock_dir", options.lock_dir}, {"queue", nlohmann::json::array()}};
+    nlohmann::json doc{{"gpus", nlohmann::json::array()},
+                       {"skipped", inventory.skipped},
+                       {"lock_dir", options.lock_dir},
+                       {"queue", nlohmann::json::array()}};
     for (const GpuIdentity& gpu : inventory.gpus) doc["gpus"].push_back(gpu_json(nvml, gpu, dir));
     if (dir) doc["queue"] = queue_json(*dir, inventory);
     if (options.json) {

@@ -12,7 +12,10 @@ namespace gw {
 
 Supervisor::Supervisor(GpuDriver& driver, SignalCatcher& signals, Reporter& reporter,
                        HeldGpus& held, SupervisorSettings settings)
-    : driver_(driver), signals_(signals), reporter_(reporter), held_(held),
+    : driver_(driver),
+      signals_(signals),
+      reporter_(reporter),
+      held_(held),
       settings_(std::move(settings)) {}
 
 void Supervisor::hand_over(const GpuIdentity& gpu, const std::string& why) {
@@ -50,18 +53,22 @@ void Supervisor::watch_holds(const Child& child) {
         if (!held_.used_with_hold(gpu.uuid) && status.memory) {
             held_.set_used_with_hold(gpu.uuid, status.memory->used);
         }
-        if (!tree && has_stranger(status, holder)) tree = process_tree(child.pid(), list_processes());
+        if (!tree && has_stranger(status, holder))
+            tree = process_tree(child.pid(), list_processes());
         static const std::set<long> kNone;
         HandoverInput in{&status, tree ? &*tree : &kNone, holder, held_.used_with_hold(gpu.uuid)};
         HandoverDecision d = decide_handover(in);
         switch (d.action) {
-            case Action::keep: break;
+            case Action::keep:
+                break;
             case Action::command_arrived:
                 hand_over(gpu, fmt::format("the command's pid {} is on it", d.pid));
                 break;
             case Action::foreign_arrived:
-                reporter_.warning(fmt::format("GPU {}: pid {} is using it too, not started by "
-                                              "the command", gpu.index, d.pid));
+                reporter_.warning(
+                    fmt::format("GPU {}: pid {} is using it too, not started by "
+                                "the command",
+                                gpu.index, d.pid));
                 hand_over(gpu, "another process arrived");
                 break;
             case Action::memory_rose:

@@ -16,16 +16,26 @@ std::vector<std::string> uuids_of(const std::vector<GpuIdentity>& gpus) {
 }
 
 QueueEntry entry_for(const WaitRequest& r) {
-    return QueueEntry{0, r.owner.pid, r.owner.user, r.owner.command, r.count,
-                      uuids_of(r.candidates), r.owner.since};
+    return QueueEntry{0,
+                      r.owner.pid,
+                      r.owner.user,
+                      r.owner.command,
+                      r.count,
+                      uuids_of(r.candidates),
+                      r.owner.since};
 }
 
 }  // namespace
 
 WaitLoop::WaitLoop(GpuDriver& driver, const LockDirectory& locks, SignalCatcher& signals,
                    Reporter& reporter, HeldGpus& held, WaitRequest request)
-    : driver_(driver), locks_(locks), signals_(signals), reporter_(reporter), held_(held),
-      request_(std::move(request)), queue_dir_(queue_path(locks)),
+    : driver_(driver),
+      locks_(locks),
+      signals_(signals),
+      reporter_(reporter),
+      held_(held),
+      request_(std::move(request)),
+      queue_dir_(queue_path(locks)),
       ticket_(std::make_unique<QueueTicket>(queue_dir_, entry_for(request_))),
       watch_({locks.path()}) {}
 
@@ -162,7 +172,8 @@ void WaitLoop::check_holds() {
         reporter_.info(fmt::format("giving up GPU {}: cannot hold it: {}", gpu.index, why));
         held_.give_up(uuid);
         // Someone else's allocation shows in NVML soon; until then, don't retake it each poll.
-        refused_[uuid] = std::chrono::steady_clock::now() + std::max<Duration>(request_.poll * 10, std::chrono::seconds(5));
+        refused_[uuid] = std::chrono::steady_clock::now() +
+                         std::max<Duration>(request_.poll * 10, std::chrono::seconds(5));
     }
 }
 
@@ -173,7 +184,8 @@ void WaitLoop::round(TimePoint now, WaitView& view) {
     std::vector<Contender> ahead = contenders_ahead();
     std::vector<std::string> allowed = share_for(ahead, ready);
     if (allowed.size() < ready.size()) {
-        view.note = fmt::format("{} free GPU(s) kept for earlier waiters", ready.size() - allowed.size());
+        view.note =
+            fmt::format("{} free GPU(s) kept for earlier waiters", ready.size() - allowed.size());
     }
     take(allowed, may_gather(ahead, uuids_of(request_.candidates)), view);
 }
@@ -191,8 +203,8 @@ WaitOutcome WaitLoop::run() {
     TimePoint next_look = start;
     for (;;) {
         TimePoint now = std::chrono::steady_clock::now();
-        WaitView view{request_.count, static_cast<unsigned>(request_.candidates.size()), {}, {},
-                      now - start};
+        WaitView view{
+            request_.count, static_cast<unsigned>(request_.candidates.size()), {}, {}, now - start};
         round(now, view);
         if (held_.size() >= request_.count) {
             reporter_.end_status_line();

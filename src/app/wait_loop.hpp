@@ -76,7 +76,8 @@ private:
     };
     std::map<std::string, ProcessCache> process_cache_;  // by UUID, for naming who is busy
     std::map<std::string, TimePoint> refused_;
-    std::map<unsigned, std::string> described_;  // pid -> "pid 4242 python3 (alice)"  // GPUs whose hold failed: taken until then
+    std::map<unsigned, std::string> described_;  // pid -> "pid 4242 python3 (alice)"  // GPUs whose
+                                                 // hold failed: taken until then
 };
 
 }  // namespace gw

@@ -43,7 +43,8 @@ SizeSpec to_size(const std::string& text, const char* option) {
 }
 
 std::string usage_footer() {
-    return "\nCOMMAND runs with CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER=PCI_BUS_ID, GPU_WAITER_GPUS\n"
+    return "\nCOMMAND runs with CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER=PCI_BUS_ID, "
+           "GPU_WAITER_GPUS\n"
            "and GPU_WAITER_UUIDS set. Exit status: the command's; 124 --timeout passed while\n"
            "waiting; 125 gpu-waiter failed; 126 COMMAND not executable; 127 COMMAND not found;\n"
            "128+N killed by (or, while waiting, received) signal N.\n"
@@ -63,8 +64,9 @@ void add_options(CLI::App& app, RawOptions& raw, Options& o, EnvLookup env) {
     app.add_option("--idle-for", raw.idle_for, "a GPU must stay available this long (0s)");
     app.add_option("--poll", raw.poll, "how often the GPUs are looked at (500ms)");
     app.add_option("--timeout", raw.timeout, "give up waiting after DURATION (exit 124)");
-    app.add_option("--hold-fraction", o.hold_fraction,
-                   "fraction of a chosen GPU's free memory to hold until the command uses it (0.25)")
+    app.add_option(
+           "--hold-fraction", o.hold_fraction,
+           "fraction of a chosen GPU's free memory to hold until the command uses it (0.25)")
         ->check(CLI::Range(0.0, 0.95));
     app.add_option("--hold-max", raw.hold_max, "release holds after DURATION at the latest");
     app.add_flag("--no-hold", raw.no_hold, "do not hold memory on the chosen GPUs");
@@ -117,7 +119,9 @@ void convert(const RawOptions& raw, Options& o, EnvLookup env) {
     o.replace = raw.replace;
     if (o.replace && o.replace->empty()) throw Error("-I: the replace string is empty");
     if (o.lock_dir.empty()) o.lock_dir = env("GPU_WAITER_LOCK_DIR").value_or(default_lock_dir(env));
-    o.verbosity = raw.quiet ? Verbosity::quiet : raw.verbose ? Verbosity::verbose : Verbosity::normal;
+    o.verbosity = raw.quiet     ? Verbosity::quiet
+                  : raw.verbose ? Verbosity::verbose
+                                : Verbosity::normal;
 }
 
 Mode mode_of(const RawOptions& raw) {
@@ -136,11 +140,12 @@ std::optional<std::string> process_env(const char* name) {
 }
 
 std::variant<Options, int> parse_options(int argc, const char* const* argv, EnvLookup env) {
-    CLI::App app{"Wait until GPUs are free, hold them, and run COMMAND on them.\n\n"
-                 "  gpu-waiter [OPTIONS] [--] COMMAND [ARG...]\n"
-                 "  gpu-waiter --status [--json]\n"
-                 "  gpu-waiter --help | --version\n",
-                 "gpu-waiter"};
+    CLI::App app{
+        "Wait until GPUs are free, hold them, and run COMMAND on them.\n\n"
+        "  gpu-waiter [OPTIONS] [--] COMMAND [ARG...]\n"
+        "  gpu-waiter --status [--json]\n"
+        "  gpu-waiter --help | --version\n",
+        "gpu-waiter"};
     app.footer(usage_footer());
     // Everything from the first non-option on is the command's, options included.
     app.prefix_command();

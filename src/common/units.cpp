@@ -25,7 +25,12 @@ std::optional<Duration> parse_duration(std::string_view text) {
     if (!split) return std::nullopt;
     auto [value, unit] = *split;
     static constexpr std::array<std::pair<std::string_view, double>, 6> units{{
-        {"", 1.0}, {"s", 1.0}, {"ms", 1e-3}, {"m", 60.0}, {"h", 3600.0}, {"d", 86400.0},
+        {"", 1.0},
+        {"s", 1.0},
+        {"ms", 1e-3},
+        {"m", 60.0},
+        {"h", 3600.0},
+        {"d", 86400.0},
     }};
     for (auto [name, seconds] : units) {
         if (unit == name) {
@@ -51,8 +56,16 @@ std::optional<SizeSpec> parse_size(std::string_view text) {
         return SizeSpec{SizeSpec::Kind::percent, value};
     }
     static constexpr std::array<std::pair<std::string_view, int>, 10> units{{
-        {"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40},
-        {"K", 10}, {"M", 20}, {"G", 30}, {"T", 40},
+        {"", 0},
+        {"B", 0},
+        {"KiB", 10},
+        {"MiB", 20},
+        {"GiB", 30},
+        {"TiB", 40},
+        {"K", 10},
+        {"M", 20},
+        {"G", 30},
+        {"T", 40},
     }};
     for (auto [name, shift] : units) {
         if (unit == name) return SizeSpec{SizeSpec::Kind::bytes, std::ldexp(value, shift)};

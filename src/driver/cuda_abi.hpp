@@ -28,10 +28,10 @@ using cuDeviceGet_fn = CUresult (*)(CUdevice*, int);
 using cuDeviceGetByPCIBusId_fn = CUresult (*)(CUdevice*, const char*);
 using cuDeviceGetPCIBusId_fn = CUresult (*)(char*, int, CUdevice);
 using cuDevicePrimaryCtxRetain_fn = CUresult (*)(CUcontext*, CUdevice);
-using cuDevicePrimaryCtxRelease_fn = CUresult (*)(CUdevice);   // resolved as _v2
+using cuDevicePrimaryCtxRelease_fn = CUresult (*)(CUdevice);  // resolved as _v2
 using cuCtxSetCurrent_fn = CUresult (*)(CUcontext);
-using cuMemGetInfo_fn = CUresult (*)(size_t*, size_t*);         // resolved as _v2
-using cuMemAlloc_fn = CUresult (*)(CUdeviceptr*, size_t);       // resolved as _v2
-using cuMemFree_fn = CUresult (*)(CUdeviceptr);                 // resolved as _v2
+using cuMemGetInfo_fn = CUresult (*)(size_t*, size_t*);    // resolved as _v2
+using cuMemAlloc_fn = CUresult (*)(CUdeviceptr*, size_t);  // resolved as _v2
+using cuMemFree_fn = CUresult (*)(CUdeviceptr);            // resolved as _v2
 
 }  // extern "C"

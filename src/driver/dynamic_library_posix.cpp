@@ -30,8 +30,8 @@ void* DynamicLibrary::symbol(const char* name) const {
 namespace gw {
 
 std::string driver_library_path(DriverLibrary which) {
-    const char* env = which == DriverLibrary::nvml ? "GPU_WAITER_NVML_LIBRARY"
-                                                   : "GPU_WAITER_CUDA_LIBRARY";
+    const char* env =
+        which == DriverLibrary::nvml ? "GPU_WAITER_NVML_LIBRARY" : "GPU_WAITER_CUDA_LIBRARY";
     if (const char* value = std::getenv(env); value != nullptr && *value != '\0') return value;
 #if defined(__APPLE__)
     return which == DriverLibrary::nvml ? "libnvidia-ml.dylib" : "libcuda.dylib";

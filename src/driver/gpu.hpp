@@ -24,9 +24,9 @@ struct GpuProcess {
 };
 
 struct GpuMemory {
-    std::uint64_t total = 0;  // bytes
-    std::uint64_t used = 0;   // bytes; excludes the driver's reservation when `exact`
-    std::uint64_t free = 0;   // bytes
+    std::uint64_t total = 0;         // bytes
+    std::uint64_t used = 0;          // bytes; excludes the driver's reservation when `exact`
+    std::uint64_t free = 0;          // bytes
     bool reserved_excluded = false;  // true when NVML's memory v2 separated the reservation
 };
 
@@ -49,7 +49,7 @@ enum class GpuQuery : unsigned {
 /// read at all (lost, permission), and the GPU then counts as unavailable.
 struct GpuStatus {
     std::optional<GpuMemory> memory;
-    std::optional<unsigned> utilization;  // percent
+    std::optional<unsigned> utilization;               // percent
     std::optional<std::vector<GpuProcess>> processes;  // compute and graphics, each pid once
     std::string error;
 };

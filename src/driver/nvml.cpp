@@ -87,7 +87,8 @@ void add_process(std::vector<GpuProcess>& out, unsigned pid, unsigned long long 
 }  // namespace
 
 Nvml::Nvml() : api_(std::make_unique<Api>()) {
-    library_ = std::make_unique<DynamicLibrary>(driver_library_path(DriverLibrary::nvml), kLoadHint);
+    library_ =
+        std::make_unique<DynamicLibrary>(driver_library_path(DriverLibrary::nvml), kLoadHint);
     Api& a = *api_;
     const std::array specs{
         spec(kInit, a.init, true),
@@ -147,8 +148,10 @@ GpuInventory Nvml::inventory() {
         nvmlPciInfo_t pci{};
         nvmlReturn_t rc = api_->handle_by_index(i, &dev);
         const char* call = "nvmlDeviceGetHandleByIndex_v2";
-        if (rc == NVML_SUCCESS) call = "nvmlDeviceGetUUID", rc = api_->uuid(dev, uuid.data(), NVML_UUID_BUFFER_SIZE);
-        if (rc == NVML_SUCCESS) call = "nvmlDeviceGetName", rc = api_->name(dev, name.data(), NVML_NAME_BUFFER_SIZE);
+        if (rc == NVML_SUCCESS)
+            call = "nvmlDeviceGetUUID", rc = api_->uuid(dev, uuid.data(), NVML_UUID_BUFFER_SIZE);
+        if (rc == NVML_SUCCESS)
+            call = "nvmlDeviceGetName", rc = api_->name(dev, name.data(), NVML_NAME_BUFFER_SIZE);
         if (rc == NVML_SUCCESS) call = "nvmlDeviceGetPciInfo_v3", rc = api_->pci_info(dev, &pci);
         if (rc != NVML_SUCCESS) {
             result.skipped.push_back(fmt::format("GPU {}: {}", i, failure(call, rc)));
@@ -175,10 +178,13 @@ GpuStatus Nvml::probe(const GpuIdentity& gpu, GpuQuery query) {
     if (status.error.empty() && has(query, GpuQuery::utilization) && api_->utilization) {
         nvmlUtilization_t u{};
         nvmlReturn_t rc = api_->utilization(dev, &u);
-        if (rc == NVML_SUCCESS) status.utilization = u.gpu;
-        else if (rc != NVML_ERROR_NOT_SUPPORTED) status.error = failure("nvmlDeviceGetUtilizationRates", rc);
+        if (rc == NVML_SUCCESS)
+            status.utilization = u.gpu;
+        else if (rc != NVML_ERROR_NOT_SUPPORTED)
+            status.error = failure("nvmlDeviceGetUtilizationRates", rc);
     }
-    if (status.error.empty() && has(query, GpuQuery::processes)) status.error = read_processes(dev, status);
+    if (status.error.empty() && has(query, GpuQuery::processes))
+        status.error = read_processes(dev, status);
     return status;
 }
 
@@ -251,14 +257,18 @@ std::string Nvml::read_process_list(nvmlDevice_t dev, int kind, std::vector<GpuP
         call = kind == 0 ? kComputeV2[0] : kGraphicsV2[0];
         attempt = [&, fn](unsigned& capacity) {
             return read_records<nvmlProcessInfo_v2_t>(
-                [&](nvmlProcessInfo_v2_t* buffer, unsigned& count) { return fn(dev, &count, buffer); },
+                [&](nvmlProcessInfo_v2_t* buffer, unsigned& count) {
+                    return fn(dev, &count, buffer);
+                },
                 capacity, out);
         };
     } else if (auto fn1 = api_->processes_v1[k]) {
         call = kind == 0 ? kComputeV1[0] : kGraphicsV1[0];
         attempt = [&, fn1](unsigned& capacity) {
             return read_records<nvmlProcessInfo_v1_t>(
-                [&](nvmlProcessInfo_v1_t* buffer, unsigned& count) { return fn1(dev, &count, buffer); },
+                [&](nvmlProcessInfo_v1_t* buffer, unsigned& count) {
+                    return fn1(dev, &count, buffer);
+                },
                 capacity, out);
         };
     } else {
@@ -276,9 +286,11 @@ std::string Nvml::read_process_list(nvmlDevice_t dev, int kind, std::vector<GpuP
 
 std::string Nvml::version() {
     std::array<char, NVML_VERSION_BUFFER_SIZE> driver{}, nvml{};
-    if (api_->driver_version == nullptr || api_->driver_version(driver.data(), NVML_VERSION_BUFFER_SIZE) != NVML_SUCCESS)
+    if (api_->driver_version == nullptr ||
+        api_->driver_version(driver.data(), NVML_VERSION_BUFFER_SIZE) != NVML_SUCCESS)
         driver = {'?'};
-    if (api_->nvml_version == nullptr || api_->nvml_version(nvml.data(), NVML_VERSION_BUFFER_SIZE) != NVML_SUCCESS)
+    if (api_->nvml_version == nullptr ||
+        api_->nvml_version(nvml.data(), NVML_VERSION_BUFFER_SIZE) != NVML_SUCCESS)
         nvml = {'?'};
     return fmt::format("driver {}, NVML {}", driver.data(), nvml.data());
 }

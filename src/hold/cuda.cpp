@@ -33,21 +33,27 @@ constexpr const char* kLoadHint =
 }  // namespace
 
 Cuda::Cuda() : api_(std::make_unique<Api>()) {
-    library_ = std::make_unique<DynamicLibrary>(driver_library_path(DriverLibrary::cuda), kLoadHint);
+    library_ =
+        std::make_unique<DynamicLibrary>(driver_library_path(DriverLibrary::cuda), kLoadHint);
     Api& a = *api_;
     const std::array specs{
-        spec(kInit, a.init),           spec(kErrorString, a.error_string),
-        spec(kErrorName, a.error_name), spec(kByBusId, a.device_by_bus_id),
-        spec(kRetain, a.retain),       spec(kRelease, a.release),
-        spec(kSetCurrent, a.set_current), spec(kMemInfo, a.mem_info),
-        spec(kAlloc, a.alloc),         spec(kFree, a.free),
+        spec(kInit, a.init),
+        spec(kErrorString, a.error_string),
+        spec(kErrorName, a.error_name),
+        spec(kByBusId, a.device_by_bus_id),
+        spec(kRetain, a.retain),
+        spec(kRelease, a.release),
+        spec(kSetCurrent, a.set_current),
+        spec(kMemInfo, a.mem_info),
+        spec(kAlloc, a.alloc),
+        spec(kFree, a.free),
     };
     library_->resolve(specs);
     if (CUresult rc = a.init(0); rc != CUDA_SUCCESS) {
-        throw Error(failure("cuInit", rc),
-                    rc == CUDA_ERROR_STUB_LIBRARY ? "that is the CUDA toolkit's stub, not the "
-                                                    "driver's libcuda.so.1"
-                                                  : kLoadHint);
+        throw Error(failure("cuInit", rc), rc == CUDA_ERROR_STUB_LIBRARY
+                                               ? "that is the CUDA toolkit's stub, not the "
+                                                 "driver's libcuda.so.1"
+                                               : kLoadHint);
     }
 }
 

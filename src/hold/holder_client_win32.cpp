@@ -81,8 +81,8 @@ Pipe request_pipe() {
 /// rather than join a pipe someone else created under it.
 Pipe reply_pipe() {
     static std::atomic<unsigned> serial{0};
-    std::wstring name = win32::widen(fmt::format("\\\\.\\pipe\\gpu-waiter-{}-{}-{}", current_pid(),
-                                                 serial++, GetTickCount64()));
+    std::wstring name = win32::widen(
+        fmt::format("\\\\.\\pipe\\gpu-waiter-{}-{}-{}", current_pid(), serial++, GetTickCount64()));
     UniqueHandle ours = win32::adopt(CreateNamedPipeW(
         name.c_str(), PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
         PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 4096, 4096,

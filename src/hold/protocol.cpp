@@ -14,13 +14,16 @@ std::string encode(const Request& r) {
 
 std::string encode(const Reply& r) {
     switch (r.kind) {
-        case Reply::Kind::held: return fmt::format("held {} {} {}\n", r.bus_id, r.bytes, r.ordinal);
+        case Reply::Kind::held:
+            return fmt::format("held {} {} {}\n", r.bus_id, r.bytes, r.ordinal);
         case Reply::Kind::failed: {
             std::string text = r.text;
-            for (char& c : text) if (c == '\n') c = ' ';
+            for (char& c : text)
+                if (c == '\n') c = ' ';
             return fmt::format("failed {} {}\n", r.bus_id, text);
         }
-        case Reply::Kind::released: return fmt::format("released {}\n", r.bus_id);
+        case Reply::Kind::released:
+            return fmt::format("released {}\n", r.bus_id);
     }
     return {};
 }

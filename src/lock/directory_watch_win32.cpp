@@ -11,8 +11,8 @@ DirectoryWatch::DirectoryWatch(const std::vector<std::string>& directories) {
     // The notification is a handle to the directory: UniqueHandle's CloseHandle closes it, which
     // is all FindCloseChangeNotification does.
     constexpr DWORD kChanges = FILE_NOTIFY_CHANGE_FILE_NAME | FILE_NOTIFY_CHANGE_LAST_WRITE;
-    fd_ = win32::adopt(FindFirstChangeNotificationW(win32::widen(directories.front()).c_str(),
-                                                    TRUE, kChanges));
+    fd_ = win32::adopt(
+        FindFirstChangeNotificationW(win32::widen(directories.front()).c_str(), TRUE, kChanges));
 }
 
 void DirectoryWatch::drain() {

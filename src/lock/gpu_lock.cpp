@@ -9,8 +9,11 @@ std::string lock_file_name(const std::string& uuid) {
 }
 
 std::string encode_owner(const LockOwner& o) {
-    nlohmann::json j{{"pid", o.pid}, {"user", o.user}, {"command", o.command},
-                     {"since", o.since}, {"state", o.state}};
+    nlohmann::json j{{"pid", o.pid},
+                     {"user", o.user},
+                     {"command", o.command},
+                     {"since", o.since},
+                     {"state", o.state}};
     return j.dump() + "\n";
 }
 

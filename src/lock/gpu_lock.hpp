@@ -16,8 +16,8 @@ struct LockOwner {
     long pid = 0;
     std::string user;
     std::string command;
-    long long since = 0;        // seconds since the epoch
-    std::string state = "held"; // "held" before the command uses the GPU, then "handed over"
+    long long since = 0;         // seconds since the epoch
+    std::string state = "held";  // "held" before the command uses the GPU, then "handed over"
 };
 
 class GpuLock {

@@ -25,22 +25,27 @@ void create(const std::string& path) {
 }
 
 void check(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) throw_system_error("lstat " + path, errno);
     const std::string fix = "remove it, or use another with --lock-dir / GPU_WAITER_LOCK_DIR";
     if (S_ISLNK(st.st_mode)) {
         throw Error(fmt::format("lock directory {} is a symbolic link, which anyone could have "
-                                "planted", path), fix);
+                                "planted",
+                                path),
+                    fix);
     }
-    if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("lock directory {} is not a directory", path), fix);
+    if (!S_ISDIR(st.st_mode))
+        throw Error(fmt::format("lock directory {} is not a directory", path), fix);
     if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
         throw Error(fmt::format("lock directory {} belongs to another user (uid {}), who could "
-                                "tamper with every lock in it", path, st.st_uid),
+                                "tamper with every lock in it",
+                                path, st.st_uid),
                     "have root create it (mkdir -m 1777 " + path + "), or " + fix);
     }
     if ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0) {
         throw Error(fmt::format("lock directory {} is world-writable without the sticky bit, so "
-                                "any user could delete others' locks", path),
+                                "any user could delete others' locks",
+                                path),
                     "chmod +t " + path);
     }
 }

@@ -61,7 +61,9 @@ void check(const std::string& path) {
     const std::string fix = "remove it, or use another with --lock-dir / GPU_WAITER_LOCK_DIR";
     if ((attributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
         throw Error(fmt::format("lock directory {} is a symbolic link or junction, which anyone "
-                                "could have planted", path), fix);
+                                "could have planted",
+                                path),
+                    fix);
     }
     if ((attributes & FILE_ATTRIBUTE_DIRECTORY) == 0) {
         throw Error(fmt::format("lock directory {} is not a directory", path), fix);

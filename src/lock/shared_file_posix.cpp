@@ -19,7 +19,7 @@ int open_existing(const std::string& path) {
 }
 
 void check_regular(int fd, const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0) throw_system_error("fstat " + path, errno);
     if (!S_ISREG(st.st_mode)) {
         throw Error(path + " is not a regular file", "remove it from the lock directory");

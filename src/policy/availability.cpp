@@ -65,7 +65,8 @@ Judgement judge(const GpuStatus& status, const AvailabilityRule& rule,
         }
     }
     if (rule.max_utilization && status.utilization && *status.utilization > *rule.max_utilization) {
-        return busy(fmt::format("utilization {}% > {}%", *status.utilization, *rule.max_utilization));
+        return busy(
+            fmt::format("utilization {}% > {}%", *status.utilization, *rule.max_utilization));
     }
     return Judgement{true, {}};
 }

@@ -83,8 +83,8 @@ const GpuIdentity& resolve_one(const GpuInventory& inventory, const std::string&
                     "name the whole GPU instead");
     }
     if (!l.starts_with("gpu-")) {
-        throw Error(fmt::format("'{}' {} is neither a GPU index nor a GPU-… UUID", entry,
-                                where(source)));
+        throw Error(
+            fmt::format("'{}' {} is neither a GPU index nor a GPU-… UUID", entry, where(source)));
     }
     return by_uuid(inventory, entry, source);
 }

@@ -11,7 +11,7 @@
 namespace gw {
 
 struct HandoverInput {
-    const GpuStatus* status = nullptr;    // processes and memory of the GPU
+    const GpuStatus* status = nullptr;             // processes and memory of the GPU
     const std::set<long>* command_tree = nullptr;  // the command and its descendants
     long holder_pid = 0;
     std::optional<std::uint64_t> used_with_hold;  // used memory right after the hold was made
@@ -19,11 +19,11 @@ struct HandoverInput {
 
 struct HandoverDecision {
     enum class Action {
-        keep,              // nothing new on the GPU
-        command_arrived,   // a process of the command's tree is on the GPU
-        foreign_arrived,   // someone else's process is on the GPU (report it)
-        memory_rose,       // no new process is visible, but memory grew beyond one context:
-                           // the command in another PID namespace, as far as we can tell
+        keep,             // nothing new on the GPU
+        command_arrived,  // a process of the command's tree is on the GPU
+        foreign_arrived,  // someone else's process is on the GPU (report it)
+        memory_rose,      // no new process is visible, but memory grew beyond one context:
+                          // the command in another PID namespace, as far as we can tell
     } action = Action::keep;
     unsigned pid = 0;  // the process that arrived, if one is visible
 };

@@ -13,9 +13,9 @@
 namespace gw {
 
 struct LaunchRequest {
-    std::vector<std::string> argv;  // argv[0] is found through PATH
+    std::vector<std::string> argv;                             // argv[0] is found through PATH
     std::vector<std::pair<std::string, std::string>> set_env;  // added to (or replacing) ours
-    std::vector<std::string> unset_env;                         // removed from ours
+    std::vector<std::string> unset_env;                        // removed from ours
     NativeHandle stdin_fd = kNoHandle;   // becomes the child's standard input, when set
     NativeHandle stdout_fd = kNoHandle;  // becomes the child's standard output, when set
 };

@@ -66,7 +66,8 @@ struct FileActions {
     explicit FileActions(const LaunchRequest& request) {
         posix_spawn_file_actions_init(&actions);
         if (request.stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, request.stdin_fd, 0);
-        if (request.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, request.stdout_fd, 1);
+        if (request.stdout_fd >= 0)
+            posix_spawn_file_actions_adddup2(&actions, request.stdout_fd, 1);
     }
     ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
     FileActions(const FileActions&) = delete;
@@ -85,7 +86,8 @@ Child::Child(const LaunchRequest& request, const SignalCatcher& signals) {
     SpawnAttributes attributes(signals);
     FileActions files(request);
     pid_t pid = -1;
-    int rc = posix_spawnp(&pid, argv[0], &files.actions, &attributes.attr, argv.data(), envp.data());
+    int rc =
+        posix_spawnp(&pid, argv[0], &files.actions, &attributes.attr, argv.data(), envp.data());
     if (rc == ENOENT || rc == ENOTDIR) {
         throw Error(fmt::format("{}: command not found", request.argv[0]),
                     "check the name and PATH", ExitCode::not_found);
@@ -120,9 +122,12 @@ std::optional<int> Child::poll() {
         if (errno == EINTR) return std::nullopt;
         throw_system_error("waitpid", errno);
     }
-    if (WIFEXITED(status)) status_ = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) status_ = 128 + WTERMSIG(status);
-    else return std::nullopt;  // stopped or continued: still running
+    if (WIFEXITED(status))
+        status_ = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        status_ = 128 + WTERMSIG(status);
+    else
+        return std::nullopt;  // stopped or continued: still running
     return status_;
 }
 

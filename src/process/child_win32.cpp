@@ -81,7 +81,8 @@ void refuse_batch_file(const std::wstring& program, const std::string& name) {
     for (wchar_t& c : ext) c = static_cast<wchar_t>(std::towlower(c));
     if (ext == L".bat" || ext == L".cmd") {
         throw Error(fmt::format("cannot execute {}: a batch file needs cmd.exe, and gpu-waiter "
-                                "runs commands without a shell", name),
+                                "runs commands without a shell",
+                                name),
                     fmt::format("run it as: cmd /c {} (mind cmd's own quoting)", name),
                     ExitCode::cannot_execute);
     }

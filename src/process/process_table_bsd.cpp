@@ -25,7 +25,7 @@ namespace gw {
 namespace {
 
 std::string user_name(uid_t uid) {
-    struct passwd pw{};
+    struct passwd pw {};
     struct passwd* result = nullptr;
     char buf[1024];
     if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result != nullptr) return pw.pw_name;
@@ -48,7 +48,7 @@ constexpr int kProcSize = static_cast<int>(sizeof(struct kinfo_proc));
 /// kern.proc.pid.PID: one process, or nothing if it is gone or hidden from us.
 std::optional<struct kinfo_proc> read_proc(long pid) {
     int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, static_cast<int>(pid)};
-    struct kinfo_proc kp{};
+    struct kinfo_proc kp {};
     std::size_t size = sizeof kp;
     if (!query(mib, &kp, &size)) return std::nullopt;
     // An empty answer means no such process; a size we don't expect means another ABI.
@@ -87,8 +87,8 @@ std::optional<ProcessInfo> describe_process(long pid) {
 std::vector<ProcessInfo> list_processes() {
     std::vector<ProcessInfo> out;
     for (const struct kinfo_proc& kp : read_all()) {
-        out.push_back(ProcessInfo{static_cast<long>(kp.ki_pid), static_cast<long>(kp.ki_ppid), {},
-                                  command_name(kp)});
+        out.push_back(ProcessInfo{
+            static_cast<long>(kp.ki_pid), static_cast<long>(kp.ki_ppid), {}, command_name(kp)});
     }
     return out;
 }

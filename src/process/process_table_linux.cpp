@@ -15,7 +15,7 @@ namespace gw {
 namespace {
 
 std::string user_name(uid_t uid) {
-    struct passwd pw{};
+    struct passwd pw {};
     struct passwd* result = nullptr;
     char buf[1024];
     if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result != nullptr) return pw.pw_name;
@@ -35,7 +35,8 @@ std::optional<StatFields> read_stat(long pid) {
     if (!std::getline(in, line)) return std::nullopt;
     auto open = line.find('(');
     auto close = line.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
+    if (open == std::string::npos || close == std::string::npos || close < open)
+        return std::nullopt;
     StatFields f;
     f.comm = line.substr(open + 1, close - open - 1);
     std::istringstream rest(line.substr(close + 1));
@@ -75,7 +76,8 @@ std::vector<ProcessInfo> list_processes() {
         char* end = nullptr;
         long pid = std::strtol(entry->d_name, &end, 10);
         if (pid <= 0 || *end != '\0') continue;
-        if (auto stat = read_stat(pid)) out.push_back(ProcessInfo{pid, stat->parent, {}, stat->comm});
+        if (auto stat = read_stat(pid))
+            out.push_back(ProcessInfo{pid, stat->parent, {}, stat->comm});
     }
     ::closedir(dir);
     return out;

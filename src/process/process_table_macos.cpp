@@ -2,7 +2,7 @@
 // Not yet built or tested (see README.md, Platforms).
 #include <libproc.h>
 #include <mach-o/dyld.h>  // _NSGetExecutablePath
-#include <sys/proc.h>      // SZOMB
+#include <sys/proc.h>     // SZOMB
 #include <sys/proc_info.h>
 
 #include <pwd.h>
@@ -21,7 +21,7 @@ namespace gw {
 namespace {
 
 std::string user_name(uid_t uid) {
-    struct passwd pw{};
+    struct passwd pw {};
     struct passwd* result = nullptr;
     char buf[1024];
     if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result != nullptr) return pw.pw_name;
@@ -45,7 +45,7 @@ struct BsdInfo {
 std::optional<BsdInfo> read_info(long pid) {
     const auto p = static_cast<pid_t>(pid);
     constexpr int kFull = static_cast<int>(sizeof(struct proc_bsdinfo));
-    struct proc_bsdinfo full{};
+    struct proc_bsdinfo full {};
     if (::proc_pidinfo(p, PROC_PIDTBSDINFO, 0, &full, kFull) == kFull) {
         return BsdInfo{static_cast<long>(full.pbi_ppid), full.pbi_ruid, full.pbi_status,
                        bounded(full.pbi_comm)};
@@ -53,7 +53,7 @@ std::optional<BsdInfo> read_info(long pid) {
     // The full view is refused for other users' processes unless we are root; the short one,
     // which has all we need, is not.
     constexpr int kBrief = static_cast<int>(sizeof(struct proc_bsdshortinfo));
-    struct proc_bsdshortinfo brief{};
+    struct proc_bsdshortinfo brief {};
     if (::proc_pidinfo(p, PROC_PIDT_SHORTBSDINFO, 0, &brief, kBrief) == kBrief) {
         return BsdInfo{static_cast<long>(brief.pbsi_ppid), brief.pbsi_ruid, brief.pbsi_status,
                        bounded(brief.pbsi_comm)};

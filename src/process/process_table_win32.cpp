@@ -20,7 +20,8 @@ void for_each_process(Visit visit) {
     entry.dwSize = sizeof entry;
     for (BOOL more = Process32FirstW(h, &entry); more; more = Process32NextW(h, &entry)) {
         ProcessInfo info{static_cast<long>(entry.th32ProcessID),
-                         static_cast<long>(entry.th32ParentProcessID), {},
+                         static_cast<long>(entry.th32ParentProcessID),
+                         {},
                          win32::narrow(entry.szExeFile)};
         if (!visit(std::move(info))) return;
     }

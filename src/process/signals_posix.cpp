@@ -63,26 +63,29 @@ void ignore_terminal_signals() {
 SignalCatcher::SignalCatcher() : saved_(std::make_unique<Saved>()) {
     sigset_t set = caught_set();
     if (sigprocmask(SIG_BLOCK, &set, &saved_->mask) != 0) throw_system_error("sigprocmask", errno);
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO;
     sigfillset(&sa.sa_mask);  // one handler at a time: the flags need no atomicity beyond that
     for (std::size_t i = 0; i < kCaught.size(); ++i) {
-        if (sigaction(kCaught[i], &sa, &saved_->actions[i]) != 0) throw_system_error("sigaction", errno);
+        if (sigaction(kCaught[i], &sa, &saved_->actions[i]) != 0)
+            throw_system_error("sigaction", errno);
     }
     // A holder that died must show up as an error from write(), not kill gpu-waiter.
-    struct sigaction ignore{};
+    struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ignore, &saved_->pipe_action);
 }
 
 SignalCatcher::~SignalCatcher() {
-    for (std::size_t i = 0; i < kCaught.size(); ++i) sigaction(kCaught[i], &saved_->actions[i], nullptr);
+    for (std::size_t i = 0; i < kCaught.size(); ++i)
+        sigaction(kCaught[i], &saved_->actions[i], nullptr);
     sigaction(SIGPIPE, &saved_->pipe_action, nullptr);
     sigprocmask(SIG_SETMASK, &saved_->mask, nullptr);
 }
 
-std::vector<NativeHandle> SignalCatcher::sleep(Duration timeout, std::span<const NativeHandle> fds) {
+std::vector<NativeHandle> SignalCatcher::sleep(Duration timeout,
+                                               std::span<const NativeHandle> fds) {
     std::vector<pollfd> polls;
     for (int fd : fds) polls.push_back(pollfd{fd, POLLIN, 0});
     if (timeout < Duration{0}) timeout = Duration{0};

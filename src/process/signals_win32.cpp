@@ -33,12 +33,16 @@ bool g_child_event = false;
 
 int signal_of(DWORD event) {
     switch (event) {
-        case CTRL_C_EVENT: return SIGINT;
-        case CTRL_BREAK_EVENT: return SIGBREAK;
+        case CTRL_C_EVENT:
+            return SIGINT;
+        case CTRL_BREAK_EVENT:
+            return SIGBREAK;
         case CTRL_CLOSE_EVENT:
         case CTRL_LOGOFF_EVENT:
-        case CTRL_SHUTDOWN_EVENT: return SIGTERM;
-        default: return -1;
+        case CTRL_SHUTDOWN_EVENT:
+            return SIGTERM;
+        default:
+            return -1;
     }
 }
 
@@ -129,7 +133,8 @@ std::vector<ReceivedSignal> SignalCatcher::take() {
     for (std::size_t i = 0; i < kForwarded.size(); ++i) {
         // Every console event reaches all the processes of the console, the command included.
         const ReceivedSignal from_console{kForwarded[i], true};
-        if (unsigned order = g_order[i].exchange(0); order != 0) got.emplace_back(order, from_console);
+        if (unsigned order = g_order[i].exchange(0); order != 0)
+            got.emplace_back(order, from_console);
     }
     std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return a.first < b.first; });
     std::vector<ReceivedSignal> out;

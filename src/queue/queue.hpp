@@ -1,6 +1,6 @@
 // The waiting line every gpu-waiter of a machine shares: one ticket file per waiter in
-// the lock directory, numbered in arrival order and locked by its owner while it lives. A waiter that
-// dies leaves an unlocked ticket, which whoever reads the queue next removes.
+// the lock directory, numbered in arrival order and locked by its owner while it lives. A waiter
+// that dies leaves an unlocked ticket, which whoever reads the queue next removes.
 #pragma once
 
 #include <cstdint>

@@ -5,7 +5,7 @@
 namespace gw {
 
 std::string encode_entry(const QueueEntry& e) {
-    nlohmann::json j{{"number", e.number}, {"pid", e.pid},     {"user", e.user},
+    nlohmann::json j{{"number", e.number},   {"pid", e.pid},     {"user", e.user},
                      {"command", e.command}, {"count", e.count}, {"candidates", e.candidates},
                      {"since", e.since}};
     return j.dump() + "\n";

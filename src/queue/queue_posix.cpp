@@ -66,7 +66,8 @@ QueueTicket::QueueTicket(const std::string& queue, QueueEntry entry) : entry_(st
     fd_ = open_shared_file(hidden);
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) throw_system_error("flock " + hidden, errno);
     std::string text = encode_entry(entry_);
-    if (::pwrite(fd_.get(), text.data(), text.size(), 0) < 0) throw_system_error("write " + hidden, errno);
+    if (::pwrite(fd_.get(), text.data(), text.size(), 0) < 0)
+        throw_system_error("write " + hidden, errno);
     if (::rename(hidden.c_str(), path_.c_str()) != 0) throw_system_error("rename " + hidden, errno);
 }
 

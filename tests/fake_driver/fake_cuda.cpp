@@ -57,34 +57,55 @@ CUresult with_device(CUdevice device, Query&& query) {
 
 const char* error_name(CUresult code) {
     switch (code) {
-        case CUDA_SUCCESS: return "CUDA_SUCCESS";
-        case CUDA_ERROR_INVALID_VALUE: return "CUDA_ERROR_INVALID_VALUE";
-        case CUDA_ERROR_OUT_OF_MEMORY: return "CUDA_ERROR_OUT_OF_MEMORY";
-        case CUDA_ERROR_NOT_INITIALIZED: return "CUDA_ERROR_NOT_INITIALIZED";
-        case CUDA_ERROR_STUB_LIBRARY: return "CUDA_ERROR_STUB_LIBRARY";
-        case fake::kCudaErrorDevicesUnavailable: return "CUDA_ERROR_DEVICES_UNAVAILABLE";
-        case CUDA_ERROR_NO_DEVICE: return "CUDA_ERROR_NO_DEVICE";
-        case CUDA_ERROR_INVALID_DEVICE: return "CUDA_ERROR_INVALID_DEVICE";
-        case fake::kCudaErrorInvalidContext: return "CUDA_ERROR_INVALID_CONTEXT";
-        case CUDA_ERROR_UNKNOWN: return "CUDA_ERROR_UNKNOWN";
-        default: return nullptr;
+        case CUDA_SUCCESS:
+            return "CUDA_SUCCESS";
+        case CUDA_ERROR_INVALID_VALUE:
+            return "CUDA_ERROR_INVALID_VALUE";
+        case CUDA_ERROR_OUT_OF_MEMORY:
+            return "CUDA_ERROR_OUT_OF_MEMORY";
+        case CUDA_ERROR_NOT_INITIALIZED:
+            return "CUDA_ERROR_NOT_INITIALIZED";
+        case CUDA_ERROR_STUB_LIBRARY:
+            return "CUDA_ERROR_STUB_LIBRARY";
+        case fake::kCudaErrorDevicesUnavailable:
+            return "CUDA_ERROR_DEVICES_UNAVAILABLE";
+        case CUDA_ERROR_NO_DEVICE:
+            return "CUDA_ERROR_NO_DEVICE";
+        case CUDA_ERROR_INVALID_DEVICE:
+            return "CUDA_ERROR_INVALID_DEVICE";
+        case fake::kCudaErrorInvalidContext:
+            return "CUDA_ERROR_INVALID_CONTEXT";
+        case CUDA_ERROR_UNKNOWN:
+            return "CUDA_ERROR_UNKNOWN";
+        default:
+            return nullptr;
     }
 }
 
 const char* error_string(CUresult code) {
     switch (code) {
-        case CUDA_SUCCESS: return "no error";
-        case CUDA_ERROR_INVALID_VALUE: return "invalid argument";
-        case CUDA_ERROR_OUT_OF_MEMORY: return "out of memory";
-        case CUDA_ERROR_NOT_INITIALIZED: return "initialization error";
-        case CUDA_ERROR_STUB_LIBRARY: return "CUDA driver is a stub library";
+        case CUDA_SUCCESS:
+            return "no error";
+        case CUDA_ERROR_INVALID_VALUE:
+            return "invalid argument";
+        case CUDA_ERROR_OUT_OF_MEMORY:
+            return "out of memory";
+        case CUDA_ERROR_NOT_INITIALIZED:
+            return "initialization error";
+        case CUDA_ERROR_STUB_LIBRARY:
+            return "CUDA driver is a stub library";
         case fake::kCudaErrorDevicesUnavailable:
             return "CUDA-capable device(s) is/are busy or unavailable";
-        case CUDA_ERROR_NO_DEVICE: return "no CUDA-capable device is detected";
-        case CUDA_ERROR_INVALID_DEVICE: return "invalid device ordinal";
-        case fake::kCudaErrorInvalidContext: return "invalid device context";
-        case CUDA_ERROR_UNKNOWN: return "unknown error";
-        default: return nullptr;
+        case CUDA_ERROR_NO_DEVICE:
+            return "no CUDA-capable device is detected";
+        case CUDA_ERROR_INVALID_DEVICE:
+            return "invalid device ordinal";
+        case fake::kCudaErrorInvalidContext:
+            return "invalid device context";
+        case CUDA_ERROR_UNKNOWN:
+            return "unknown error";
+        default:
+            return nullptr;
     }
 }
 
@@ -180,6 +201,6 @@ FAKE_EXPORT CUresult cuDeviceGetUuid_v2(CUuuid* uuid, CUdevice device) {
 }
 
 FAKE_EXPORT CUresult cuDeviceGetName(char* name, int length, CUdevice device) {
-    return with_device(device,
-                       [&](const fake::CudaDevice& dev) { return copy_text(dev.name, name, length); });
+    return with_device(
+        device, [&](const fake::CudaDevice& dev) { return copy_text(dev.name, name, length); });
 }

@@ -38,8 +38,7 @@ json& process_list(json& gpu) {
 }
 
 bool is_own_entry(const json& entry) {
-    return entry.value("cuda", false) &&
-           entry.value("pid", 0U) == fake::current_pid();
+    return entry.value("cuda", false) && entry.value("pid", 0U) == fake::current_pid();
 }
 
 json* own_entry(json& gpu) {
@@ -100,8 +99,10 @@ CUresult add_context_entry(const std::string& uuid) {
         erase_own_entry(gpu);  // left by an earlier process that had this pid
         const std::uint64_t cost = fake::parse_state(state).context_memory;
         if (cost > free_memory(state, gpu)) return CUDA_ERROR_OUT_OF_MEMORY;
-        process_list(gpu).push_back(
-            {{"pid", fake::current_pid()}, {"used_memory", cost}, {"type", "compute"}, {"cuda", true}});
+        process_list(gpu).push_back({{"pid", fake::current_pid()},
+                                     {"used_memory", cost},
+                                     {"type", "compute"},
+                                     {"cuda", true}});
         return CUDA_SUCCESS;
     });
 }

@@ -17,7 +17,7 @@ namespace {
 
 // Not in nvml_abi.hpp because gpu-waiter never sees it from a call it makes correctly.
 constexpr nvmlReturn_t kArgumentVersionMismatch = 25;
-constexpr unsigned kNoInstance = 0xFFFFFFFFU;  // gpuInstanceId on a GPU without MIG
+constexpr unsigned kNoInstance = 0xFFFFFFFFU;   // gpuInstanceId on a GPU without MIG
 constexpr unsigned kPciDeviceId = 0x233010DEU;  // H100 SXM, NVIDIA's vendor id in the low half
 
 std::atomic<int> g_init_count{0};  // nvmlInit/nvmlShutdown nest like the real library's
@@ -112,8 +112,8 @@ nvmlReturn_t running_processes(const fake::Gpu& gpu, fake::ProcessKind list, uns
     std::vector<nvmlProcessInfo_v2_t> records;
     for (const fake::Process& p : gpu.processes) {
         if (!listed_in(p.kind, list) || !fake::is_live(p)) continue;
-        records.push_back({p.pid, p.used_memory.value_or(NVML_VALUE_NOT_AVAILABLE), kNoInstance,
-                           kNoInstance});
+        records.push_back(
+            {p.pid, p.used_memory.value_or(NVML_VALUE_NOT_AVAILABLE), kNoInstance, kNoInstance});
     }
     const auto needed = static_cast<unsigned>(records.size());
     if (*count < needed) {
@@ -142,8 +142,12 @@ void fill_pci(const fake::Gpu& gpu, nvmlPciInfo_t* pci) {
 
 }  // namespace
 
-FAKE_EXPORT nvmlReturn_t nvmlInit_v2() { return init("nvmlInit_v2"); }
-FAKE_EXPORT nvmlReturn_t nvmlInit() { return init("nvmlInit"); }
+FAKE_EXPORT nvmlReturn_t nvmlInit_v2() {
+    return init("nvmlInit_v2");
+}
+FAKE_EXPORT nvmlReturn_t nvmlInit() {
+    return init("nvmlInit");
+}
 
 FAKE_EXPORT nvmlReturn_t nvmlShutdown() {
     log_call("nvmlShutdown");
@@ -157,20 +161,34 @@ FAKE_EXPORT nvmlReturn_t nvmlShutdown() {
 FAKE_EXPORT const char* nvmlErrorString(nvmlReturn_t result) {
     log_call("nvmlErrorString");
     switch (result) {
-        case NVML_SUCCESS: return "Success";
-        case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
-        case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
-        case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-        case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
-        case NVML_ERROR_NOT_FOUND: return "Not Found";
-        case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
-        case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
-        case NVML_ERROR_LIBRARY_NOT_FOUND: return "NVML Shared Library Not Found";
-        case NVML_ERROR_FUNCTION_NOT_FOUND: return "Function Not Found";
-        case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
-        case NVML_ERROR_LIB_RM_VERSION_MISMATCH: return "RM has detected an NVML/RM version mismatch";
-        case kArgumentVersionMismatch: return "Argument version mismatch";
-        default: return "Unknown Error";
+        case NVML_SUCCESS:
+            return "Success";
+        case NVML_ERROR_UNINITIALIZED:
+            return "Uninitialized";
+        case NVML_ERROR_INVALID_ARGUMENT:
+            return "Invalid Argument";
+        case NVML_ERROR_NOT_SUPPORTED:
+            return "Not Supported";
+        case NVML_ERROR_NO_PERMISSION:
+            return "Insufficient Permissions";
+        case NVML_ERROR_NOT_FOUND:
+            return "Not Found";
+        case NVML_ERROR_INSUFFICIENT_SIZE:
+            return "Insufficient Size";
+        case NVML_ERROR_DRIVER_NOT_LOADED:
+            return "Driver Not Loaded";
+        case NVML_ERROR_LIBRARY_NOT_FOUND:
+            return "NVML Shared Library Not Found";
+        case NVML_ERROR_FUNCTION_NOT_FOUND:
+            return "Function Not Found";
+        case NVML_ERROR_GPU_IS_LOST:
+            return "GPU is lost";
+        case NVML_ERROR_LIB_RM_VERSION_MISMATCH:
+            return "RM has detected an NVML/RM version mismatch";
+        case kArgumentVersionMismatch:
+            return "Argument version mismatch";
+        default:
+            return "Unknown Error";
     }
 }
 
@@ -204,12 +222,14 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex(unsigned index, nvmlDevice_t
 
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* uuid, unsigned length) {
     log_call("nvmlDeviceGetUUID");
-    return with_gpu(device, [&](const fake::Gpu& gpu) { return copy_string(gpu.uuid, uuid, length); });
+    return with_gpu(device,
+                    [&](const fake::Gpu& gpu) { return copy_string(gpu.uuid, uuid, length); });
 }
 
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char* name, unsigned length) {
     log_call("nvmlDeviceGetName");
-    return with_gpu(device, [&](const fake::Gpu& gpu) { return copy_string(gpu.name, name, length); });
+    return with_gpu(device,
+                    [&](const fake::Gpu& gpu) { return copy_string(gpu.name, name, length); });
 }
 
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t* pci) {

@@ -19,7 +19,8 @@ std::string process_name(unsigned pid) {
     PROCESSENTRY32 entry{};
     entry.dwSize = sizeof entry;
     std::string name;
-    for (BOOL more = Process32First(snapshot, &entry); more; more = Process32Next(snapshot, &entry)) {
+    for (BOOL more = Process32First(snapshot, &entry); more;
+         more = Process32Next(snapshot, &entry)) {
         if (entry.th32ProcessID == pid) {
             name = entry.szExeFile;
             break;

@@ -61,7 +61,8 @@ Gpu parse_gpu(const json& j, std::size_t index) {
     g.memory_utilization = j.value("memory_utilization", 0U);
     g.lost = j.value("lost", false);
     g.no_permission = j.value("no_permission", false);
-    for (const json& p : j.value("processes", json::array())) g.processes.push_back(parse_process(p));
+    for (const json& p : j.value("processes", json::array()))
+        g.processes.push_back(parse_process(p));
     return g;
 }
 

@@ -34,9 +34,9 @@ struct Process {
 };
 
 struct Gpu {
-    std::string uuid;        // "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+    std::string uuid;  // "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
     std::string name;
-    std::string pci_bus_id;  // as NVML writes it: "00000000:81:00.0"
+    std::string pci_bus_id;             // as NVML writes it: "00000000:81:00.0"
     std::uint64_t memory_total = 0;     // bytes
     std::uint64_t memory_reserved = 0;  // bytes the driver keeps for itself
     std::uint64_t memory_used = 0;      // bytes used by processes nobody can see

@@ -205,8 +205,8 @@ int run_record(const Cuda& cuda, const Options& options, long long start_ns) {
     sleep_seconds(option(options, "--sleep", "0"));
     const std::string line =
         std::to_string(start_ns) + " " + std::to_string(epoch_ns()) + " " + uuids + "\n";
-    const int fd = open(options.positional[0].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                        0644);
+    const int fd =
+        open(options.positional[0].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
         std::perror(("fake_cuda_probe: " + options.positional[0]).c_str());
         return 1;

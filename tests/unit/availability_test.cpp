@@ -24,7 +24,9 @@ gw::GpuStatus gpu(std::uint64_t used, std::vector<gw::GpuProcess> processes = {}
     return s;
 }
 
-gw::AvailabilityRule exclusive() { return {}; }
+gw::AvailabilityRule exclusive() {
+    return {};
+}
 
 gw::AvailabilityRule sharing_bytes(std::uint64_t bytes) {
     gw::AvailabilityRule r;
@@ -95,10 +97,10 @@ TEST(Availability, HiddenMemoryOverV2Threshold) {
 TEST(Availability, HiddenMemoryOverV1Threshold) {
     // Memory v1 counts the driver's ~0.5 GiB reservation as used.
     EXPECT_TRUE(gw::judge(gpu(500 * kMiB, {}, false), exclusive(), kNoOwn).available);
-    EXPECT_TRUE(gw::judge(gpu(gw::kIdleUsedThresholdV1 - 1, {}, false), exclusive(), kNoOwn)
-                    .available);
-    EXPECT_FALSE(gw::judge(gpu(gw::kIdleUsedThresholdV1, {}, false), exclusive(), kNoOwn)
-                     .available);
+    EXPECT_TRUE(
+        gw::judge(gpu(gw::kIdleUsedThresholdV1 - 1, {}, false), exclusive(), kNoOwn).available);
+    EXPECT_FALSE(
+        gw::judge(gpu(gw::kIdleUsedThresholdV1, {}, false), exclusive(), kNoOwn).available);
     // The same 500 MiB with memory v2 is a hidden context.
     EXPECT_FALSE(gw::judge(gpu(500 * kMiB, {}, true), exclusive(), kNoOwn).available);
 }

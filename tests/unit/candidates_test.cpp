@@ -47,7 +47,8 @@ std::vector<unsigned> resolve(const Strings& entries, gw::CandidateSource source
             return ::testing::AssertionFailure() << "exit code " << static_cast<int>(e.code());
         }
         if (std::string(e.what()).find(mention) == std::string::npos) {
-            return ::testing::AssertionFailure() << "message lacks '" << mention << "': " << e.what();
+            return ::testing::AssertionFailure()
+                   << "message lacks '" << mention << "': " << e.what();
         }
         return ::testing::AssertionSuccess();
     }
@@ -130,8 +131,8 @@ TEST(ResolveCandidates, DuplicatesAreAnError) {
 }
 
 TEST(ResolveCandidates, MigIsAnError) {
-    EXPECT_TRUE(rejected({"MIG-aaaa0000-1111-2222-3333-444444444444"},
-                         gw::CandidateSource::option, "MIG"));
+    EXPECT_TRUE(
+        rejected({"MIG-aaaa0000-1111-2222-3333-444444444444"}, gw::CandidateSource::option, "MIG"));
     EXPECT_TRUE(rejected({"mig-1234"}, gw::CandidateSource::environment, "MIG"));
 }
 
@@ -148,8 +149,7 @@ TEST(ResolveCandidates, EnvironmentIndicesAreInPciOrder) {
     EXPECT_EQ(resolve({"1"}, gw::CandidateSource::environment), (std::vector<unsigned>{3}));
     EXPECT_EQ(resolve({"2"}, gw::CandidateSource::environment), (std::vector<unsigned>{2}));
     EXPECT_EQ(resolve({"3"}, gw::CandidateSource::environment), (std::vector<unsigned>{0}));
-    EXPECT_EQ(resolve({"3", "0"}, gw::CandidateSource::environment),
-              (std::vector<unsigned>{0, 1}));
+    EXPECT_EQ(resolve({"3", "0"}, gw::CandidateSource::environment), (std::vector<unsigned>{0, 1}));
 }
 
 TEST(ResolveCandidates, EnvironmentUuids) {

@@ -84,8 +84,7 @@ TEST(Handover, MemoryRiseWithoutNewProcess) {
     gw::HandoverDecision d = decide(gpu({{900, base}}, base + gw::kContextMemory + 1), kTree, base);
     EXPECT_EQ(d.action, Action::memory_rose);
     EXPECT_EQ(d.pid, 0u);
-    EXPECT_EQ(decide(gpu({{900, base}}, base + 4 * kGiB), kTree, base).action,
-              Action::memory_rose);
+    EXPECT_EQ(decide(gpu({{900, base}}, base + 4 * kGiB), kTree, base).action, Action::memory_rose);
 }
 
 TEST(Handover, MemoryRiseUpToOneContextKeeps) {
@@ -101,8 +100,7 @@ TEST(Handover, MemoryFallingKeeps) {
 }
 
 TEST(Handover, NoMemoryBaselineMeansNoMemoryRule) {
-    EXPECT_EQ(decide(gpu({{900, 20 * kGiB}}, 70 * kGiB), kTree, std::nullopt).action,
-              Action::keep);
+    EXPECT_EQ(decide(gpu({{900, 20 * kGiB}}, 70 * kGiB), kTree, std::nullopt).action, Action::keep);
 }
 
 TEST(Handover, MemoryRiseWhenTheProcessListIsUnknown) {

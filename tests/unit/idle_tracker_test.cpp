@@ -13,7 +13,9 @@ using std::chrono::seconds;
 
 const gw::TimePoint t0 = gw::TimePoint{} + std::chrono::hours(1000);
 
-gw::TimePoint at(std::chrono::milliseconds offset) { return t0 + offset; }
+gw::TimePoint at(std::chrono::milliseconds offset) {
+    return t0 + offset;
+}
 
 TEST(IdleTracker, UnknownGpuIsNotReady) {
     gw::IdleTracker tracker;

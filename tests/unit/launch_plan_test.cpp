@@ -24,9 +24,13 @@ const gw::GpuInventory& machine() {
     return inventory;
 }
 
-const gw::GpuIdentity& nvml(unsigned index) { return machine().gpus.at(index); }
+const gw::GpuIdentity& nvml(unsigned index) {
+    return machine().gpus.at(index);
+}
 
-gw::ChosenGpu chosen(unsigned index, unsigned ordinal) { return gw::ChosenGpu{nvml(index), ordinal}; }
+gw::ChosenGpu chosen(unsigned index, unsigned ordinal) {
+    return gw::ChosenGpu{nvml(index), ordinal};
+}
 
 std::map<std::string, std::string> env_of(const gw::LaunchRequest& request) {
     std::map<std::string, std::string> env;

@@ -248,8 +248,8 @@ TEST_F(OptionsTest, EmptyCudaVisibleDevicesDoesNotStopVersionOrStatus) {
 }
 
 TEST_F(OptionsTest, Durations) {
-    gw::Options o = parse({"--idle-for", "1.5m", "--poll", "2s", "--timeout", "3h",
-                           "--hold-max", "10", "cmd"});
+    gw::Options o =
+        parse({"--idle-for", "1.5m", "--poll", "2s", "--timeout", "3h", "--hold-max", "10", "cmd"});
     EXPECT_EQ(o.idle_for, seconds(90));
     EXPECT_EQ(o.poll, seconds(2));
     ASSERT_TRUE(o.timeout.has_value());

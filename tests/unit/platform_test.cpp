@@ -61,8 +61,10 @@ private:
 #ifdef _WIN32
         _putenv_s(name_, value == nullptr ? "" : value);  // "" removes it
 #else
-        if (value == nullptr) unsetenv(name_);
-        else setenv(name_, value, 1);
+        if (value == nullptr)
+            unsetenv(name_);
+        else
+            setenv(name_, value, 1);
 #endif
     }
     const char* name_;

@@ -8,7 +8,9 @@
 
 namespace {
 
-gw::ProcessInfo proc(long pid, long parent) { return gw::ProcessInfo{pid, parent, "u", "p"}; }
+gw::ProcessInfo proc(long pid, long parent) {
+    return gw::ProcessInfo{pid, parent, "u", "p"};
+}
 
 //   1 ── 10 ── 11 ── 30
 //   │     └─── 12

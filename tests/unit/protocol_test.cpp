@@ -139,10 +139,10 @@ TEST(Protocol, ReleasedReplyRoundTrip) {
 }
 
 TEST(Protocol, MalformedReplies) {
-    for (const char* bad : {"", "\n", "held", "held 00000000:17:00.0", "held 00000000:17:00.0 12",
-                            "held 00000000:17:00.0 lots 1", "held 00000000:17:00.0 12 first",
-                            "failed", "released", "hold 00000000:17:00.0 0.5",
-                            "ok 00000000:17:00.0"}) {
+    for (const char* bad :
+         {"", "\n", "held", "held 00000000:17:00.0", "held 00000000:17:00.0 12",
+          "held 00000000:17:00.0 lots 1", "held 00000000:17:00.0 12 first", "failed", "released",
+          "hold 00000000:17:00.0 0.5", "ok 00000000:17:00.0"}) {
         EXPECT_FALSE(gw::hold::decode_reply(bad).has_value()) << "'" << bad << "'";
     }
 }

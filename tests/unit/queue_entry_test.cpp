@@ -55,8 +55,8 @@ TEST(QueueEntry, RoundTripOfUnusualText) {
 
 TEST(QueueEntry, OptionalFieldsDefault) {
     gw::QueueEntry back;
-    ASSERT_TRUE(gw::decode_entry(R"({"number": 7, "pid": 12, "count": 1, "candidates": ["GPU-a"]})",
-                                 back));
+    ASSERT_TRUE(
+        gw::decode_entry(R"({"number": 7, "pid": 12, "count": 1, "candidates": ["GPU-a"]})", back));
     EXPECT_EQ(back.number, 7u);
     EXPECT_EQ(back.pid, 12);
     EXPECT_EQ(back.count, 1u);
@@ -67,15 +67,15 @@ TEST(QueueEntry, OptionalFieldsDefault) {
 }
 
 TEST(QueueEntry, RejectsGarbage) {
-    for (const char* bad : {"", "\n", "garbage", "{", "[]", "42", "null", "\"text\"", "{}",
-                            R"({"pid": 1, "count": 1, "candidates": []})",
-                            R"({"number": 1, "count": 1, "candidates": []})",
-                            R"({"number": 1, "pid": 1, "candidates": []})",
-                            R"({"number": 1, "pid": 1, "count": 1})",
-                            R"({"number": "one", "pid": 1, "count": 1, "candidates": []})",
-                            R"({"number": 1, "pid": 1, "count": 1, "candidates": "GPU-a"})",
-                            R"({"number": 1, "pid": 1, "count": 1, "candidates": [1, 2]})",
-                            R"({"number": 1, "pid": 1, "count": 1, "candidates": [], "user": 5})"}) {
+    for (const char* bad :
+         {"", "\n", "garbage", "{", "[]", "42", "null", "\"text\"", "{}",
+          R"({"pid": 1, "count": 1, "candidates": []})",
+          R"({"number": 1, "count": 1, "candidates": []})",
+          R"({"number": 1, "pid": 1, "candidates": []})", R"({"number": 1, "pid": 1, "count": 1})",
+          R"({"number": "one", "pid": 1, "count": 1, "candidates": []})",
+          R"({"number": 1, "pid": 1, "count": 1, "candidates": "GPU-a"})",
+          R"({"number": 1, "pid": 1, "count": 1, "candidates": [1, 2]})",
+          R"({"number": 1, "pid": 1, "count": 1, "candidates": [], "user": 5})"}) {
         gw::QueueEntry e;
         EXPECT_FALSE(gw::decode_entry(bad, e)) << bad;
     }

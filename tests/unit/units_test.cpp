@@ -26,7 +26,9 @@ std::int64_t ns(std::string_view text) {
     return d ? d->count() : -1;
 }
 
-std::int64_t ns_of(gw::Duration d) { return d.count(); }
+std::int64_t ns_of(gw::Duration d) {
+    return d.count();
+}
 
 /// Bytes of a parsed absolute size; fails the test when it is not one.
 double size_bytes(std::string_view text) {
@@ -59,8 +61,8 @@ TEST(ParseDuration, FractionsOfEveryUnit) {
 }
 
 TEST(ParseDuration, RejectsMalformed) {
-    for (std::string_view bad : {"", "s", "ms", "abc", "1x", "1 s", " 1s", "1s ", "1sec", "1S",
-                                 "1.5.5s", "--1", "1ms2"}) {
+    for (std::string_view bad :
+         {"", "s", "ms", "abc", "1x", "1 s", " 1s", "1s ", "1sec", "1S", "1.5.5s", "--1", "1ms2"}) {
         EXPECT_FALSE(gw::parse_duration(bad).has_value()) << "'" << bad << "'";
     }
 }

@@ -55,9 +55,17 @@ Strings split_by_windows(const std::string& command_line) {
 }
 
 TEST(WindowsCommandLine, WindowsSplitsItBackIntoTheSameArguments) {
-    const Strings argv{"C:\\Program Files\\tool.exe", "plain", "", "two words", "\"quoted\"",
-                       "trailing\\", "trailing space\\", "a\\\\\"b", "\\\\server\\share",
-                       "tab\tand\nnewline", "é ü 中"};
+    const Strings argv{"C:\\Program Files\\tool.exe",
+                       "plain",
+                       "",
+                       "two words",
+                       "\"quoted\"",
+                       "trailing\\",
+                       "trailing space\\",
+                       "a\\\\\"b",
+                       "\\\\server\\share",
+                       "tab\tand\nnewline",
+                       "é ü 中"};
     EXPECT_EQ(split_by_windows(gw::windows_command_line(argv)), argv);
 }
 #endif
