@@ -42,6 +42,8 @@ if(UNIX)
           DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
   install(FILES ${_gw_packaging}/completions/gpu-waiter.fish
           DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
+  # tmpfiles.d lives under /usr/lib whatever the prefix's lib dir is called.
+  install(FILES ${_gw_packaging}/tmpfiles.conf DESTINATION lib/tmpfiles.d RENAME gpu-waiter.conf)
   install(FILES ${_gw_packaging}/copyright ${_gw_generated}/README.md.gz
                 ${_gw_generated}/changelog.gz
           DESTINATION ${CMAKE_INSTALL_DOCDIR})
@@ -84,6 +86,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/debian/postinst)
 # No Recommends or Suggests: the NVIDIA driver is usually installed from NVIDIA's own packages or
 # installer, so naming a Debian driver package would mislead.
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")

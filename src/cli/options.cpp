@@ -42,6 +42,14 @@ SizeSpec to_size(const std::string& text, const char* option) {
     return *s;
 }
 
+/// CLI11's usage line knows nothing of a trailing command: say it ourselves.
+class Formatter : public CLI::Formatter {
+public:
+    std::string make_usage(const CLI::App*, std::string) const override {
+        return "Usage: gpu-waiter [OPTIONS] [--] COMMAND [ARG...]\n";
+    }
+};
+
 std::string usage_footer() {
     return "\nCOMMAND runs with CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER=PCI_BUS_ID, "
            "GPU_WAITER_GPUS\n"
@@ -141,12 +149,11 @@ std::optional<std::string> process_env(const char* name) {
 
 std::variant<Options, int> parse_options(int argc, const char* const* argv, EnvLookup env) {
     CLI::App app{
-        "Wait until GPUs are free, hold them, and run COMMAND on them.\n\n"
-        "  gpu-waiter [OPTIONS] [--] COMMAND [ARG...]\n"
-        "  gpu-waiter --status [--json]\n"
-        "  gpu-waiter --help | --version\n",
+        "Wait until GPUs are free, hold them, and run COMMAND on them.\n"
+        "Also: gpu-waiter --status [--json] | --help | --version\n",
         "gpu-waiter"};
     app.footer(usage_footer());
+    app.formatter(std::make_shared<Formatter>());
     // Everything from the first non-option on is the command's, options included.
     app.prefix_command();
     Options o;

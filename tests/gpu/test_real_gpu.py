@@ -183,3 +183,39 @@ def test_holds_two_gpus_at_once(binary, lock_dir, cleanup, report):
     assert w.wait(timeout=60) == 0
     gone, _ = wait_for(lambda: all(holder not in g.processes() for g in pair), 5)
     assert gone
+
+
+# The command for the queue test: records when it started and ended, using its GPU in between.
+RECORD_RUN = r"""
+import os, sys, time
+start = time.time()
+import torch
+x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+torch.cuda.synchronize()
+time.sleep(1.0)
+with open(sys.argv[1], "a") as f:
+    f.write(f"{sys.argv[2]} {start} {time.time()} {os.environ['GPU_WAITER_UUIDS']}\n")
+"""
+
+
+@requires_gpu
+def test_waiters_take_one_gpu_in_turn(binary, torch_ok, lock_dir, tmp_path, cleanup, report):
+    gpu = gpus()[-1]
+    out = tmp_path / "runs.txt"
+    waiters = []
+    for i in range(3):
+        waiters.append(start_waiter(binary, lock_dir, ["-g", str(gpu.index), sys.executable, "-c",
+                                                       RECORD_RUN, str(out), str(i)]))
+        cleanup.append(waiters[-1])
+        time.sleep(0.3)
+    for w in waiters:
+        assert w.wait(timeout=120) == 0, w.stderr.read()
+    runs = [line.split() for line in out.read_text().splitlines()]
+    assert [r[0] for r in runs] == ["0", "1", "2"], "not served in the order they started"
+    assert all(r[3] == gpu.uuid for r in runs)
+    spans = [(float(r[1]), float(r[2])) for r in runs]
+    gaps = [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    assert all(g > 0 for g in gaps), f"two commands overlapped on {gpu.uuid}: {spans}"
+    # From one PyTorch command's last line to the next one's first: its CUDA teardown at exit,
+    # then gpu-waiter's hand-over, then a Python start.
+    report.record("queue_gap_between_pytorch_jobs_s", [round(g, 4) for g in gaps])
