@@ -180,14 +180,23 @@ void WaitLoop::check_holds() {
 void WaitLoop::round(TimePoint now, WaitView& view) {
     check_holds();
     std::vector<std::string> ready = ready_gpus(now, view);
-    if (held_.size() >= request_.count || ready.empty()) return;  // nothing to share out
+    if (held_.size() >= request_.count) return;
+    if (ready.empty() && held_.size() == 0) return;  // nothing to share out, nothing to give back
     std::vector<Contender> ahead = contenders_ahead();
+    bool gather = may_gather(ahead, uuids_of(request_.candidates));
+    if (!gather && held_.size() > 0) {
+        // Part of what we need, while an earlier waiter competes for it: give it back, or the
+        // two of us could each hold what the other waits for.
+        reporter_.info(fmt::format("an earlier waiter wants these GPUs too: giving back {} held",
+                                   held_.size()));
+        for (const GpuIdentity& gpu : held_.identities()) held_.give_up(gpu.uuid);
+    }
     std::vector<std::string> allowed = share_for(ahead, ready);
     if (allowed.size() < ready.size()) {
         view.note =
             fmt::format("{} free GPU(s) kept for earlier waiters", ready.size() - allowed.size());
     }
-    take(allowed, may_gather(ahead, uuids_of(request_.candidates)), view);
+    take(allowed, gather, view);
 }
 
 void WaitLoop::sleep_until_next_round(Duration timeout) {

@@ -12,6 +12,10 @@
 
 namespace gw {
 
+/// How the holder is started: this binary with --internal-holder, every GPU visible to it in PCI
+/// order. The platform side adds the pipes.
+[[nodiscard]] LaunchRequest holder_launch_request();
+
 class HolderProcess {
 public:
     /// Starts the holder. It loads CUDA on its own time; requests queue in the pipe meanwhile.

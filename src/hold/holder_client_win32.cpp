@@ -99,12 +99,7 @@ Pipe reply_pipe() {
 HolderProcess::HolderProcess(const SignalCatcher& signals) : reader_(std::make_unique<Reader>()) {
     Pipe to_holder = request_pipe();
     Pipe from_holder = reply_pipe();
-    LaunchRequest request;
-    request.argv = {self_executable(), "--internal-holder"};
-    // CUDA numbers devices among the visible ones in CUDA_DEVICE_ORDER: with every GPU visible
-    // and PCI order, the holder's device numbers are the ordinals the command will use.
-    request.set_env = {{"CUDA_DEVICE_ORDER", "PCI_BUS_ID"}};
-    request.unset_env = {"CUDA_VISIBLE_DEVICES"};
+    LaunchRequest request = holder_launch_request();
     request.stdin_fd = to_holder.read_end.get();
     request.stdout_fd = from_holder.write_end.get();
     child_ = std::make_unique<Child>(request, signals);

@@ -20,17 +20,10 @@
 #include <cstring>
 
 #include "process/process_table.hpp"
+#include "process/process_table_posix.hpp"
 
 namespace gw {
 namespace {
-
-std::string user_name(uid_t uid) {
-    struct passwd pw {};
-    struct passwd* result = nullptr;
-    char buf[1024];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result != nullptr) return pw.pw_name;
-    return std::to_string(uid);
-}
 
 /// ki_comm is NUL-terminated in practice; never read past the array all the same.
 std::string command_name(const struct kinfo_proc& kp) {
@@ -91,14 +84,6 @@ std::vector<ProcessInfo> list_processes() {
             static_cast<long>(kp.ki_pid), static_cast<long>(kp.ki_ppid), {}, command_name(kp)});
     }
     return out;
-}
-
-std::string current_user() {
-    return user_name(::geteuid());
-}
-
-long current_pid() {
-    return static_cast<long>(::getpid());
 }
 
 bool process_alive(long pid) {

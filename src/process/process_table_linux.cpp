@@ -10,17 +10,10 @@
 
 #include "common/unique_handle.hpp"
 #include "process/process_table.hpp"
+#include "process/process_table_posix.hpp"
 
 namespace gw {
 namespace {
-
-std::string user_name(uid_t uid) {
-    struct passwd pw {};
-    struct passwd* result = nullptr;
-    char buf[1024];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result != nullptr) return pw.pw_name;
-    return std::to_string(uid);
-}
 
 struct StatFields {
     long parent = 0;
@@ -83,10 +76,6 @@ std::vector<ProcessInfo> list_processes() {
     return out;
 }
 
-std::string current_user() {
-    return user_name(::geteuid());
-}
-
 bool process_alive(long pid) {
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
     auto stat = read_stat(pid);
@@ -95,13 +84,7 @@ bool process_alive(long pid) {
 
 }  // namespace gw
 
-namespace gw {
-
-long current_pid() {
-    return static_cast<long>(::getpid());
-}
-
-}  // namespace gw
+namespace gw {}  // namespace gw
 
 namespace gw {
 

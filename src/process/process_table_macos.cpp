@@ -16,17 +16,10 @@
 #include <cstring>
 
 #include "process/process_table.hpp"
+#include "process/process_table_posix.hpp"
 
 namespace gw {
 namespace {
-
-std::string user_name(uid_t uid) {
-    struct passwd pw {};
-    struct passwd* result = nullptr;
-    char buf[1024];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result != nullptr) return pw.pw_name;
-    return std::to_string(uid);
-}
 
 /// The command-name arrays of proc_info.h are MAXCOMLEN bytes and need not end in a NUL.
 template <std::size_t N>
@@ -96,14 +89,6 @@ std::vector<ProcessInfo> list_processes() {
         }
     }
     return out;
-}
-
-std::string current_user() {
-    return user_name(::geteuid());
-}
-
-long current_pid() {
-    return static_cast<long>(::getpid());
 }
 
 bool process_alive(long pid) {

@@ -1,6 +1,9 @@
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "queue/queue.hpp"
+#include "queue/queue_platform.hpp"
 
 namespace gw {
 
@@ -39,6 +42,17 @@ bool decode_entry(const std::string& text, QueueEntry& e) {
         return false;
     }
     return true;
+}
+
+std::vector<QueueEntry> read_queue(const std::string& queue) {
+    std::vector<std::string> names = ticket_names(queue);
+    std::sort(names.begin(), names.end());  // zero-padded numbers: name order is arrival order
+    std::vector<QueueEntry> out;
+    for (const std::string& name : names) {
+        QueueEntry entry;
+        if (read_ticket(queue + "/" + name, entry)) out.push_back(std::move(entry));
+    }
+    return out;
 }
 
 }  // namespace gw

@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "lock/shared_file.hpp"
 #include "queue/queue.hpp"
+#include "queue/queue_platform.hpp"
 
 namespace gw {
 namespace {
@@ -28,8 +29,10 @@ std::string read_all(int fd) {
     return out;
 }
 
-/// The next ticket number, from a counter file changed only under its lock.
-std::uint64_t next_number(const std::string& queue_dir) {
+/// The next ticket number, from a counter file changed only under its lock. The lock stays with
+/// `sequence` until the caller has published its ticket: a waiter that takes a later number then
+/// always sees every earlier ticket, so two waiters never both believe they are first.
+std::uint64_t next_number(const std::string& queue_dir, UniqueHandle& sequence) {
     std::string path = queue_dir + "/queue.sequence";
     UniqueHandle fd = open_shared_file(path);
     if (::flock(fd.get(), LOCK_EX) != 0) throw_system_error("flock " + path, errno);
@@ -40,8 +43,11 @@ std::uint64_t next_number(const std::string& queue_dir) {
     if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), next.data(), next.size(), 0) < 0) {
         throw_system_error("write " + path, errno);
     }
-    return last + 1;  // closing the descriptor unlocks
+    sequence = std::move(fd);
+    return last + 1;
 }
+
+}  // namespace
 
 /// Reads one ticket; an unlocked ticket belongs to a dead waiter and is removed (under our own
 /// lock, so nobody can be holding it while it goes).
@@ -55,10 +61,9 @@ bool read_ticket(const std::string& path, QueueEntry& entry) {
     return decode_entry(read_all(fd.get()), entry);
 }
 
-}  // namespace
-
 QueueTicket::QueueTicket(const std::string& queue, QueueEntry entry) : entry_(std::move(entry)) {
-    entry_.number = next_number(queue);
+    UniqueHandle sequence;  // locked until the ticket is in place
+    entry_.number = next_number(queue, sequence);
     path_ = fmt::format("{}/{:016}-{}.ticket", queue, entry_.number, entry_.pid);
     // Written and locked under a hidden name, then renamed: a reader never sees a ticket that
     // is not locked yet (and would take it for a dead waiter's).
@@ -75,7 +80,7 @@ QueueTicket::~QueueTicket() {
     ::unlink(path_.c_str());  // ours and still locked by us: nobody else can be holding it
 }
 
-std::vector<QueueEntry> read_queue(const std::string& queue) {
+std::vector<std::string> ticket_names(const std::string& queue) {
     std::vector<std::string> names;
     if (DIR* d = ::opendir(queue.c_str())) {
         while (dirent* e = ::readdir(d)) {
@@ -83,13 +88,7 @@ std::vector<QueueEntry> read_queue(const std::string& queue) {
         }
         ::closedir(d);
     }
-    std::sort(names.begin(), names.end());  // zero-padded numbers: name order is arrival order
-    std::vector<QueueEntry> out;
-    for (const std::string& name : names) {
-        QueueEntry entry;
-        if (read_ticket(queue + "/" + name, entry)) out.push_back(std::move(entry));
-    }
-    return out;
+    return names;
 }
 
 }  // namespace gw

@@ -8,12 +8,15 @@
 #include "lock/file_lock_win32.hpp"
 #include "lock/shared_file.hpp"
 #include "queue/queue.hpp"
+#include "queue/queue_platform.hpp"
 
 namespace gw {
 namespace {
 
-/// The next ticket number, from a counter file changed only under its lock.
-std::uint64_t next_number(const std::string& queue_dir) {
+/// The next ticket number, from a counter file changed only under its lock. The lock stays with
+/// `sequence` until the caller has published its ticket: a waiter that takes a later number then
+/// always sees every earlier ticket, so two waiters never both believe they are first.
+std::uint64_t next_number(const std::string& queue_dir, UniqueHandle& sequence) {
     std::string path = queue_dir + "/queue.sequence";
     UniqueHandle file = open_shared_file(path);
     HANDLE h = win32::handle(file.get());
@@ -24,8 +27,11 @@ std::uint64_t next_number(const std::string& queue_dir) {
     if (!win32::replace_content(h, std::to_string(last + 1) + "\n")) {
         win32::throw_last_error("write " + path);
     }
-    return last + 1;  // closing the handle unlocks
+    sequence = std::move(file);
+    return last + 1;
 }
+
+}  // namespace
 
 /// Reads one ticket; an unlocked ticket belongs to a dead waiter and is removed (under our own
 /// lock, so nobody can be holding it while it goes).
@@ -56,10 +62,9 @@ std::vector<std::string> ticket_names(const std::string& queue) {
     return names;
 }
 
-}  // namespace
-
 QueueTicket::QueueTicket(const std::string& queue, QueueEntry entry) : entry_(std::move(entry)) {
-    entry_.number = next_number(queue);
+    UniqueHandle sequence;  // locked until the ticket is in place
+    entry_.number = next_number(queue, sequence);
     path_ = fmt::format("{}/{:016}-{}.ticket", queue, entry_.number, entry_.pid);
     // Written and locked under a hidden name, then renamed: a reader never sees a ticket that
     // is not locked yet (and would take it for a dead waiter's). The lock stays with the open
@@ -82,17 +87,6 @@ QueueTicket::~QueueTicket() {
     // Ours and still locked by us: nobody else can be holding it. The name goes when the handle
     // closes, right after this.
     DeleteFileW(win32::widen(path_).c_str());
-}
-
-std::vector<QueueEntry> read_queue(const std::string& queue) {
-    std::vector<std::string> names = ticket_names(queue);
-    std::sort(names.begin(), names.end());  // zero-padded numbers: name order is arrival order
-    std::vector<QueueEntry> out;
-    for (const std::string& name : names) {
-        QueueEntry entry;
-        if (read_ticket(queue + "/" + name, entry)) out.push_back(std::move(entry));
-    }
-    return out;
 }
 
 }  // namespace gw
