@@ -39,7 +39,6 @@ struct Nvml::Api {
     nvmlDeviceGetRunningProcessDetailList_fn process_details = nullptr;
     std::array<nvmlDeviceGetProcesses_fn, 2> processes_v2{};  // compute, graphics (24-byte)
     std::array<nvmlDeviceGetProcesses_fn, 2> processes_v1{};  // compute, graphics (16-byte)
-    nvmlSystemGetProcessName_fn process_name = nullptr;
 };
 
 namespace {
@@ -70,7 +69,6 @@ constexpr std::array kGraphicsV2{"nvmlDeviceGetGraphicsRunningProcesses_v3",
                                  "nvmlDeviceGetGraphicsRunningProcesses_v2"};
 constexpr std::array kComputeV1{"nvmlDeviceGetComputeRunningProcesses"};
 constexpr std::array kGraphicsV1{"nvmlDeviceGetGraphicsRunningProcesses"};
-constexpr std::array kProcessName{"nvmlSystemGetProcessName"};
 
 void add_process(std::vector<GpuProcess>& out, unsigned pid, unsigned long long memory) {
     if (pid == 0 || pid > kMaxPid) return;  // a record read with the wrong layout
@@ -109,7 +107,6 @@ Nvml::Nvml() : api_(std::make_unique<Api>()) {
         spec(kGraphicsV2, a.processes_v2[1], false),
         spec(kComputeV1, a.processes_v1[0], false),
         spec(kGraphicsV1, a.processes_v1[1], false),
-        spec(kProcessName, a.process_name, false),
     };
     library_->resolve(specs);
     if (nvmlReturn_t rc = a.init(); rc != NVML_SUCCESS) {
@@ -293,13 +290,6 @@ std::string Nvml::version() {
         api_->nvml_version(nvml.data(), NVML_VERSION_BUFFER_SIZE) != NVML_SUCCESS)
         nvml = {'?'};
     return fmt::format("driver {}, NVML {}", driver.data(), nvml.data());
-}
-
-std::string Nvml::process_name(unsigned pid) {
-    std::array<char, 256> name{};
-    if (api_->process_name == nullptr || api_->process_name(pid, name.data(), 256) != NVML_SUCCESS)
-        return {};
-    return name.data();
 }
 
 }  // namespace gw

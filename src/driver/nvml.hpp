@@ -23,8 +23,6 @@ public:
     [[nodiscard]] GpuStatus probe(const GpuIdentity& gpu, GpuQuery query) override;
     [[nodiscard]] std::string version() override;
 
-    /// The name of a process as the driver knows it ("" when unknown): for the status view.
-    [[nodiscard]] std::string process_name(unsigned pid);
 
 private:
     struct Api;

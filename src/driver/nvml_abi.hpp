@@ -125,6 +125,5 @@ using nvmlDeviceGetUtilizationRates_fn = nvmlReturn_t (*)(nvmlDevice_t, nvmlUtil
 using nvmlDeviceGetProcesses_fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned int*, void*);
 using nvmlDeviceGetRunningProcessDetailList_fn = nvmlReturn_t (*)(nvmlDevice_t,
                                                                   nvmlProcessDetailList_v1_t*);
-using nvmlSystemGetProcessName_fn = nvmlReturn_t (*)(unsigned int, char*, unsigned int);
 
 }  // extern "C"
