@@ -6,6 +6,6 @@ if(GPU_WAITER_SANITIZE)
     message(FATAL_ERROR "GPU_WAITER_SANITIZE is for GCC and Clang")
   endif()
   target_compile_options(project_sanitizers INTERFACE
-    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
-  target_link_options(project_sanitizers INTERFACE -fsanitize=address,undefined)
+    -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(project_sanitizers INTERFACE -fsanitize=address,undefined,float-cast-overflow)
 endif()

@@ -142,4 +142,10 @@ void HeldGpus::set_lock_state(const std::string& uuid, const std::string& state,
     it->second.lock->record(owner);
 }
 
+std::vector<NativeHandle> HeldGpus::lock_handles() const {
+    std::vector<NativeHandle> out;
+    for (const auto& [uuid, entry] : gpus_) out.push_back(entry.lock->handle());
+    return out;
+}
+
 }  // namespace gw

@@ -53,6 +53,9 @@ public:
     [[nodiscard]] int reply_fd() const;
     /// Reads the holder's answers. Returns the GPUs whose hold failed, with the reason.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> collect_replies();
+    /// The locks' open files, for the command to inherit: the GPUs then stay locked while it,
+    /// or any process it started, lives, even if gpu-waiter is killed.
+    [[nodiscard]] std::vector<NativeHandle> lock_handles() const;
     /// Records the lock state for --status ("held", "handed over").
     void set_lock_state(const std::string& uuid, const std::string& state, LockOwner owner);
 

@@ -72,7 +72,13 @@ int run_command(const Options& o, Reporter& reporter) {
     }
     auto chosen = order_for_cuda(inventory, held.identities());
     reporter.info("running on " + describe(chosen));
-    Child child(plan_launch(o, chosen), signals);
+    LaunchRequest launch = plan_launch(o, chosen);
+    launch.inherit = held.lock_handles();
+    Child child(launch, signals);
+    // The command holds the locks too now: say so in their records, for --status and for
+    // waiters who find gpu-waiter gone and the command still running.
+    owner.command_pid = child.pid();
+    for (const GpuIdentity& gpu : held.identities()) held.set_lock_state(gpu.uuid, "held", owner);
     Supervisor supervisor(nvml, signals, reporter, held,
                           SupervisorSettings{o.poll, o.hold_max, owner});
     int status = supervisor.run(child);

@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "driver/nvml.hpp"
 #include "lock/gpu_lock.hpp"
+#include "lock/shared_file.hpp"
 #include "process/process_table.hpp"
 #include "queue/queue.hpp"
 
@@ -53,15 +54,16 @@ nlohmann::json gpu_json(Nvml& nvml, const GpuIdentity& gpu,
                          {"user", owner->user},
                          {"command", owner->command},
                          {"since", owner->since},
-                         {"state", owner->state}};
+                         {"state", owner->state},
+                         {"command_pid", owner->command_pid}};
         }
     }
     return j;
 }
 
-nlohmann::json queue_json(const LockDirectory& dir, const GpuInventory& inventory) {
+nlohmann::json queue_json(const QueueView& view, const GpuInventory& inventory) {
     nlohmann::json queue = nlohmann::json::array();
-    for (const QueueEntry& e : read_queue(queue_path(dir))) {
+    for (const QueueEntry& e : view.waiters) {
         nlohmann::json gpus = nlohmann::json::array();
         for (const std::string& uuid : e.candidates) {
             for (const GpuIdentity& g : inventory.gpus) {
@@ -74,9 +76,24 @@ nlohmann::json queue_json(const LockDirectory& dir, const GpuInventory& inventor
                          {"command", e.command},
                          {"count", e.count},
                          {"candidates", gpus},
-                         {"since", e.since}});
+                         {"since", e.since},
+                         {"stopped", e.stopped}});
     }
     return queue;
+}
+
+/// Entries of the lock directory that waiters skip: the queue's, and unusable GPU lock files.
+nlohmann::json foreign_json(const LockDirectory& dir, const QueueView& view,
+                            const GpuInventory& inventory) {
+    nlohmann::json foreign = nlohmann::json::array();
+    for (const ForeignEntry& f : view.foreign) foreign.push_back({{"name", f.name}, {"why", f.why}});
+    for (const GpuIdentity& gpu : inventory.gpus) {
+        std::string why;
+        std::string name = lock_file_name(gpu.uuid);
+        UniqueHandle fd = open_shared_for_reading(dir.entry(name), why);
+        if (!why.empty()) foreign.push_back({{"name", name}, {"why", why}});
+    }
+    return foreign;
 }
 
 std::string cell(const nlohmann::json& v, const std::string& fallback = "-") {
@@ -116,10 +133,15 @@ void print_text(const nlohmann::json& doc) {
     for (const auto& q : doc["queue"]) {
         std::string gpus = "any";
         if (!q["candidates"].empty()) gpus = q["candidates"].dump();
-        fmt::print("  {}. pid {} ({}) wants {} GPU(s) of {}, waiting {}: {}\n",
+        fmt::print("  {}. pid {} ({}) wants {} GPU(s) of {}, waiting {}{}: {}\n",
                    q["position"].get<unsigned>(), q["pid"].get<long>(), cell(q["user"]),
                    q["count"].get<unsigned>(), gpus, age(q["since"].get<long long>()),
+                   q["stopped"].get<bool>() ? " (stopped: passed over)" : "",
                    cell(q["command"]));
+    }
+    for (const auto& f : doc["foreign"]) {
+        fmt::print("foreign entry in the lock directory, skipped: {} ({})\n", cell(f["name"]),
+                   cell(f["why"]));
     }
 }
 
@@ -137,11 +159,17 @@ int show_status(const Options& options, Reporter& reporter) {
     nlohmann::json doc{{"gpus", nlohmann::json::array()},
                        {"skipped", inventory.skipped},
                        {"lock_dir", options.lock_dir},
-                       {"queue", nlohmann::json::array()}};
+                       {"queue", nlohmann::json::array()},
+                       {"foreign", nlohmann::json::array()}};
     for (const GpuIdentity& gpu : inventory.gpus) doc["gpus"].push_back(gpu_json(nvml, gpu, dir));
-    if (dir) doc["queue"] = queue_json(*dir, inventory);
+    if (dir) {
+        QueueView view = read_queue(queue_path(*dir));
+        doc["queue"] = queue_json(view, inventory);
+        doc["foreign"] = foreign_json(*dir, view, inventory);
+    }
     if (options.json) {
-        std::cout << doc.dump(2) << "\n";
+        // Commands are bytes: what is not UTF-8 is shown as U+FFFD rather than refused.
+        std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         print_text(doc);
     }

@@ -36,7 +36,6 @@ WaitLoop::WaitLoop(GpuDriver& driver, const LockDirectory& locks, SignalCatcher&
       held_(held),
       request_(std::move(request)),
       queue_dir_(queue_path(locks)),
-      ticket_(std::make_unique<QueueTicket>(queue_dir_, entry_for(request_))),
       watch_({locks.path()}) {}
 
 std::set<unsigned> WaitLoop::own_pids() const {
@@ -127,8 +126,11 @@ std::vector<Contender> WaitLoop::contenders_ahead() {
     for (const GpuIdentity& gpu : request_.candidates) {
         if (auto owner = GpuLock::holder(locks_, gpu.uuid)) ++locked_by[owner->pid];
     }
-    for (const QueueEntry& e : read_queue(queue_dir_)) {
+    for (const QueueEntry& e : read_queue(queue_dir_).waiters) {
         if (e.number >= ticket_->entry().number) break;
+        // A stopped waiter (Ctrl-Z) would keep GPUs idle for as long as it is stopped: pass it
+        // over; it keeps its place for when it is continued.
+        if (!ticket_->is_ahead(e) || e.stopped) continue;
         ahead.push_back(Contender{e.count, e.candidates, locked_by[e.pid]});
     }
     return ahead;
@@ -143,7 +145,13 @@ void WaitLoop::take(const std::vector<std::string>& allowed, bool gather, WaitVi
     for (const std::string& uuid : allowed) {
         if (taken.size() == missing) break;
         const GpuIdentity& gpu = candidate(uuid);
-        auto lock = GpuLock::try_acquire(locks_, uuid, request_.owner);
+        std::string unusable;
+        auto lock = GpuLock::try_acquire(locks_, uuid, request_.owner, &unusable);
+        if (!lock && !unusable.empty()) {
+            report_unusable_lock(gpu, unusable);
+            view.busy.push_back(fmt::format("GPU {}'s lock file is unusable", gpu.index));
+            continue;
+        }
         if (!lock) {
             auto owner = GpuLock::holder(locks_, uuid);
             view.busy.push_back(owner ? fmt::format("GPU {} locked by pid {} ({})", gpu.index,
@@ -163,6 +171,31 @@ void WaitLoop::take(const std::vector<std::string>& allowed, bool gather, WaitVi
     if (!gather && taken.size() < missing) {
         for (const std::string& uuid : taken) held_.give_up(uuid);
     }
+}
+
+void WaitLoop::report_unusable_lock(const GpuIdentity& gpu, const std::string& why) {
+    // Someone put something else where the GPU's lock file belongs. Nobody can take the GPU
+    // through it, so waiting on is right; say so once, with who can fix it.
+    if (!unusable_locks_.insert(gpu.uuid).second) return;
+    reporter_.warning(fmt::format("GPU {}: {} is {}; waiting on, but no gpu-waiter can take "
+                                  "this GPU until its owner or root removes it",
+                                  gpu.index, locks_.entry(lock_file_name(gpu.uuid)), why));
+}
+
+bool WaitLoop::take_ticket(TimePoint start) {
+    // Another waiter holds the queue's lock only for the moment it takes to publish a ticket;
+    // one that keeps it longer is stuck or hostile, and is not waited for.
+    constexpr Duration kQueueLockPatience = std::chrono::seconds(2);
+    bool patient = std::chrono::steady_clock::now() - start < kQueueLockPatience;
+    ticket_ = QueueTicket::try_take(queue_dir_, entry_for(request_),
+                                    patient ? QueueLock::take : QueueLock::skip);
+    if (!ticket_) return false;
+    if (!patient) {
+        reporter_.warning("the queue's lock on " + locks_.path() +
+                          " is kept by some process: queued without it");
+    }
+    reporter_.detail(fmt::format("place in the queue: number {}", ticket_->entry().number));
+    return true;
 }
 
 void WaitLoop::check_holds() {
@@ -207,8 +240,28 @@ void WaitLoop::sleep_until_next_round(Duration timeout) {
     watch_.drain();
 }
 
+std::optional<WaitOutcome> WaitLoop::pause(TimePoint start, Duration sleep_for) {
+    if (request_.timeout) {
+        Duration left = *request_.timeout - (std::chrono::steady_clock::now() - start);
+        if (left <= Duration{0}) {
+            reporter_.end_status_line();
+            return WaitOutcome{WaitOutcome::End::timed_out, 0};
+        }
+        sleep_for = std::min(sleep_for, left);
+    }
+    sleep_until_next_round(sleep_for);
+    if (auto got = signals_.take(); !got.empty()) {
+        reporter_.end_status_line();
+        return WaitOutcome{WaitOutcome::End::signalled, got.front().number};
+    }
+    return std::nullopt;
+}
+
 WaitOutcome WaitLoop::run() {
     const TimePoint start = std::chrono::steady_clock::now();
+    while (!take_ticket(start)) {
+        if (auto end = pause(start, std::chrono::milliseconds(10))) return *end;
+    }
     TimePoint next_look = start;
     for (;;) {
         TimePoint now = std::chrono::steady_clock::now();
@@ -225,20 +278,7 @@ WaitOutcome WaitLoop::run() {
         }
         reporter_.waiting(view);
         next_look = now + request_.poll;
-        Duration sleep_for = next_look - std::chrono::steady_clock::now();
-        if (request_.timeout) {
-            Duration left = *request_.timeout - (std::chrono::steady_clock::now() - start);
-            if (left <= Duration{0}) {
-                reporter_.end_status_line();
-                return WaitOutcome{WaitOutcome::End::timed_out, 0};
-            }
-            sleep_for = std::min(sleep_for, left);
-        }
-        sleep_until_next_round(sleep_for);
-        if (auto got = signals_.take(); !got.empty()) {
-            reporter_.end_status_line();
-            return WaitOutcome{WaitOutcome::End::signalled, got.front().number};
-        }
+        if (auto end = pause(start, next_look - std::chrono::steady_clock::now())) return *end;
     }
 }
 

@@ -55,6 +55,11 @@ private:
     [[nodiscard]] std::vector<Contender> contenders_ahead();
     void take(const std::vector<std::string>& allowed, bool gather, WaitView& view);
     void check_holds();
+    void report_unusable_lock(const GpuIdentity& gpu, const std::string& why);
+    /// Takes our place in the queue; false while another waiter is taking one.
+    [[nodiscard]] bool take_ticket(TimePoint start);
+    /// Sleeps up to `sleep_for`; the outcome when the timeout passed or a signal came.
+    [[nodiscard]] std::optional<WaitOutcome> pause(TimePoint start, Duration sleep_for);
     [[nodiscard]] std::string busy_text(const GpuIdentity& gpu, const Look& look);
     [[nodiscard]] const GpuIdentity& candidate(const std::string& uuid) const;
     [[nodiscard]] std::set<unsigned> own_pids() const;
@@ -75,9 +80,9 @@ private:
         std::optional<std::vector<GpuProcess>> processes;
     };
     std::map<std::string, ProcessCache> process_cache_;  // by UUID, for naming who is busy
-    std::map<std::string, TimePoint> refused_;
-    std::map<unsigned, std::string> described_;  // pid -> "pid 4242 python3 (alice)"  // GPUs whose
-                                                 // hold failed: taken until then
+    std::map<std::string, TimePoint> refused_;   // GPUs whose hold failed: taken until then
+    std::map<unsigned, std::string> described_;  // pid -> "pid 4242 python3 (alice)"
+    std::set<std::string> unusable_locks_;       // GPUs whose lock file was reported unusable
 };
 
 }  // namespace gw

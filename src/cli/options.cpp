@@ -1,5 +1,6 @@
 #include "cli/options.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
@@ -122,6 +123,10 @@ void convert(const RawOptions& raw, Options& o, EnvLookup env) {
     }
     if (!raw.timeout.empty()) o.timeout = to_duration(raw.timeout, "--timeout");
     if (!raw.hold_max.empty()) o.hold_max = to_duration(raw.hold_max, "--hold-max");
+    // CLI11's range check lets NaN through (every comparison with it is false).
+    if (!std::isfinite(o.hold_fraction)) {
+        throw Error("--hold-fraction: not a number", "give a fraction from 0 to 0.95, e.g. 0.25");
+    }
     o.hold = !raw.no_hold;
     o.visible_devices = raw.visible == "uuid" ? VisibleDevices::uuid : VisibleDevices::index;
     o.replace = raw.replace;

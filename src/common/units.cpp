@@ -68,7 +68,12 @@ std::optional<SizeSpec> parse_size(std::string_view text) {
         {"T", 40},
     }};
     for (auto [name, shift] : units) {
-        if (unit == name) return SizeSpec{SizeSpec::Kind::bytes, std::ldexp(value, shift)};
+        if (unit != name) continue;
+        double bytes = std::ldexp(value, shift);
+        // 2^64 bytes and more do not fit the driver's counters: such a size is a typo, and
+        // converting it would wrap (or, for a double, be undefined behaviour).
+        if (bytes >= std::ldexp(1.0, 64)) return std::nullopt;
+        return SizeSpec{SizeSpec::Kind::bytes, bytes};
     }
     return std::nullopt;
 }

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lock/shared_file.hpp"
+
 namespace gw {
 
 std::string lock_file_name(const std::string& uuid) {
@@ -13,19 +15,25 @@ std::string encode_owner(const LockOwner& o) {
                      {"user", o.user},
                      {"command", o.command},
                      {"since", o.since},
-                     {"state", o.state}};
-    return j.dump() + "\n";
+                     {"state", o.state},
+                     {"command_pid", o.command_pid}};
+    return json_text(j);
 }
 
 std::optional<LockOwner> decode_owner(const std::string& text) {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return std::nullopt;
     LockOwner o;
-    o.pid = j.value("pid", 0L);
-    o.user = j.value("user", "");
-    o.command = j.value("command", "");
-    o.since = j.value("since", 0LL);
-    o.state = j.value("state", "held");
+    try {  // anyone may write anything here: a wrong type is a malformed record, not an error
+        o.pid = j.value("pid", 0L);
+        o.user = j.value("user", "");
+        o.command = j.value("command", "");
+        o.since = j.value("since", 0LL);
+        o.state = j.value("state", "held");
+        o.command_pid = j.value("command_pid", 0L);
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
     return o;
 }
 

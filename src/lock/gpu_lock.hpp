@@ -18,19 +18,25 @@ struct LockOwner {
     std::string command;
     long long since = 0;         // seconds since the epoch
     std::string state = "held";  // "held" before the command uses the GPU, then "handed over"
+    long command_pid = 0;        // the command, once launched: it keeps the lock after us
 };
 
 class GpuLock {
 public:
-    /// Takes the lock of GPU `uuid` without waiting. nullptr when another process holds it.
-    /// Throws Error when the lock file cannot be opened safely.
+    /// Takes the lock of GPU `uuid` without waiting. nullptr when another process holds it, or
+    /// when the entry in the lock file's place is unusable (shared_file.hpp): then `unusable`,
+    /// when given, says why. Throws Error only when the system fails us.
     [[nodiscard]] static std::unique_ptr<GpuLock> try_acquire(const LockDirectory& dir,
                                                               const std::string& uuid,
-                                                              const LockOwner& owner);
-    /// Reads the owner recorded in a lock file, if it is held right now.
+                                                              const LockOwner& owner,
+                                                              std::string* unusable = nullptr);
+    /// Reads the owner recorded in a lock file, if it is held right now (by gpu-waiter or, after
+    /// gpu-waiter died, by its command).
     [[nodiscard]] static std::optional<LockOwner> holder(const LockDirectory& dir,
                                                          const std::string& uuid);
-    /// Releases the lock (the descriptor is never inherited by the command).
+    /// Releases the lock, unless the command (or a process it started) still has it: the
+    /// command inherits the lock's descriptor (POSIX), so the GPU stays locked while any of them
+    /// lives, whatever becomes of gpu-waiter.
     ~GpuLock();
     GpuLock(const GpuLock&) = delete;
     GpuLock& operator=(const GpuLock&) = delete;
@@ -38,10 +44,14 @@ public:
     [[nodiscard]] const std::string& uuid() const { return uuid_; }
     /// Rewrites the owner record (e.g. its state).
     void record(const LockOwner& owner);
+    /// The open, locked lock file, for the command to inherit.
+    [[nodiscard]] NativeHandle handle() const { return file_; }
 
 private:
-    GpuLock(std::string uuid, NativeHandle file) : uuid_(std::move(uuid)), file_(file) {}
+    GpuLock(std::string uuid, std::string path, NativeHandle file)
+        : uuid_(std::move(uuid)), path_(std::move(path)), file_(file) {}
     std::string uuid_;
+    std::string path_;
     NativeHandle file_;  // open and locked from construction to destruction
 };
 

@@ -1,42 +1,31 @@
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "common/error.hpp"
-#include "lock/directory_watch.hpp"
 #include "lock/gpu_lock.hpp"
 #include "lock/shared_file.hpp"
 #include "process/process_table.hpp"
 
 namespace gw {
-namespace {
-
-std::string read_all(int fd) {
-    std::string out;
-    char buf[1024];
-    off_t offset = 0;
-    for (;;) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, offset);
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        offset += n;
-    }
-    return out;
-}
-
-}  // namespace
 
 std::unique_ptr<GpuLock> GpuLock::try_acquire(const LockDirectory& dir, const std::string& uuid,
-                                              const LockOwner& owner) {
+                                              const LockOwner& owner, std::string* unusable) {
     std::string path = dir.entry(lock_file_name(uuid));
-    UniqueHandle fd = open_shared_file(path);
+    std::string why;
+    UniqueHandle fd = open_shared_file(path, why);
+    if (!fd.valid()) {
+        if (unusable != nullptr) *unusable = why;
+        return nullptr;
+    }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) return nullptr;
         throw_system_error("flock " + path, errno);
     }
-    std::unique_ptr<GpuLock> lock(new GpuLock(uuid, fd.release()));
+    std::unique_ptr<GpuLock> lock(new GpuLock(uuid, path, fd.release()));
     lock->record(owner);
     return lock;
 }
@@ -50,24 +39,30 @@ void GpuLock::record(const LockOwner& owner) {
 }
 
 GpuLock::~GpuLock() {
-    // Empty the record first so a reader never sees a stale owner on a free lock; announce
-    // only after unlocking, so that a waiter woken by it finds the lock free.
+    // Empty the record first so a reader never sees a stale owner on a free lock. Closing, not
+    // LOCK_UN: an unlock would also take the lock from the command, which shares this open
+    // file; closing ends only our part, and the lock with it once the command's processes are
+    // gone too. Announce after that, so that a waiter woken by it finds the lock free.
     [[maybe_unused]] int rc = ::ftruncate(file_, 0);
-    ::flock(file_, LOCK_UN);
-    announce_release(file_);
     ::close(file_);
+    // "Now", by name: an attribute change every watcher sees. Never through a symlink planted
+    // there meanwhile, and harmlessly refused on a file that is no longer ours to touch.
+    ::utimensat(AT_FDCWD, path_.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
 }
 
 std::optional<LockOwner> GpuLock::holder(const LockDirectory& dir, const std::string& uuid) {
     // Read without locking: a shared lock taken here, however briefly, would make a waiter's
     // exclusive attempt fail and delay its hand-over. A holder empties the record before it
-    // unlocks; a holder killed outright leaves a record whose process is gone.
-    std::string path = dir.entry(lock_file_name(uuid));
-    UniqueHandle fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    // unlocks; a holder killed outright leaves a record whose process is gone, unless its
+    // command lives on with the lock.
+    std::string why;
+    UniqueHandle fd = open_shared_for_reading(dir.entry(lock_file_name(uuid)), why);
     if (!fd.valid()) return std::nullopt;
-    auto owner = decode_owner(read_all(fd.get()));
-    if (!owner || !process_alive(owner->pid)) return std::nullopt;
-    return owner;
+    auto owner = decode_owner(read_shared_file(fd.get()));
+    if (!owner) return std::nullopt;
+    if (process_alive(owner->pid)) return owner;
+    if (owner->command_pid > 0 && process_alive(owner->command_pid)) return owner;
+    return std::nullopt;
 }
 
 }  // namespace gw

@@ -8,11 +8,16 @@
 namespace gw {
 
 std::unique_ptr<GpuLock> GpuLock::try_acquire(const LockDirectory& dir, const std::string& uuid,
-                                              const LockOwner& owner) {
+                                              const LockOwner& owner, std::string* unusable) {
     std::string path = dir.entry(lock_file_name(uuid));
-    UniqueHandle file = open_shared_file(path);
+    std::string why;
+    UniqueHandle file = open_shared_file(path, why);
+    if (!file.valid()) {
+        if (unusable != nullptr) *unusable = why;
+        return nullptr;
+    }
     if (!win32::lock_file(win32::handle(file.get()), win32::LockWait::no, path)) return nullptr;
-    std::unique_ptr<GpuLock> lock(new GpuLock(uuid, file.release()));
+    std::unique_ptr<GpuLock> lock(new GpuLock(uuid, path, file.release()));
     lock->record(owner);
     return lock;
 }
@@ -23,7 +28,8 @@ void GpuLock::record(const LockOwner& owner) {
 }
 
 GpuLock::~GpuLock() {
-    // Empty the record first so a reader never sees a stale owner on a free lock; announce
+    // The command never shares this handle (it runs in a job object that ends with us), so
+    // unlocking is safe here. Empty the record first so a reader never sees a stale owner on a free lock; announce
     // only after unlocking, so that a waiter woken by it finds the lock free.
     HANDLE file = win32::handle(file_);
     (void)win32::replace_content(file, {});
@@ -34,9 +40,10 @@ GpuLock::~GpuLock() {
 
 std::optional<LockOwner> GpuLock::holder(const LockDirectory& dir, const std::string& uuid) {
     // Read without locking, as on POSIX: the record lies outside the locked byte.
-    UniqueHandle file = win32::adopt(win32::open_for_reading(dir.entry(lock_file_name(uuid))));
+    std::string why;
+    UniqueHandle file = open_shared_for_reading(dir.entry(lock_file_name(uuid)), why);
     if (!file.valid()) return std::nullopt;
-    auto owner = decode_owner(win32::read_file(win32::handle(file.get())));
+    auto owner = decode_owner(read_shared_file(file.get()));
     if (!owner || !process_alive(owner->pid)) return std::nullopt;
     return owner;
 }

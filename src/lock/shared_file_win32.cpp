@@ -1,5 +1,6 @@
 #include "common/error.hpp"
 #include "common/win32.hpp"
+#include "lock/file_lock_win32.hpp"
 #include "lock/shared_file.hpp"
 
 namespace gw {
@@ -16,23 +17,25 @@ HANDLE open(const std::wstring& path, DWORD access, DWORD disposition) {
                        FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
 }
 
-void check_regular(HANDLE file, const std::string& path) {
+/// Why an open entry is not one gpu-waiter may use; empty when it is.
+std::string check_entry(HANDLE file) {
     BY_HANDLE_FILE_INFORMATION info{};
-    if (!GetFileInformationByHandle(file, &info)) {
-        win32::throw_last_error("GetFileInformationByHandle " + path);
-    }
+    if (!GetFileInformationByHandle(file, &info)) return "cannot be inspected";
     if ((info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
-        throw Error(path + " is a symbolic link or junction, which gpu-waiter never follows",
-                    "remove it; someone may have planted it");
+        return "a symbolic link or junction";
     }
-    if ((info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
-        throw Error(path + " is not a regular file", "remove it from the lock directory");
+    if ((info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0) return "a directory";
+    if (info.nNumberOfLinks != 1) return "a hard link";
+    if (info.nFileSizeHigh != 0 || info.nFileSizeLow > kMaxSharedFileSize) {
+        return "too long to be one of gpu-waiter's files";
     }
+    return {};
 }
 
 }  // namespace
 
-UniqueHandle open_shared_file(const std::string& path) {
+UniqueHandle open_shared_file(const std::string& path, std::string& unusable) {
+    unusable.clear();
     // OPEN_ALWAYS creates or opens in one step, so no other waiter can slip in between. Files
     // created here take their permissions from the lock directory (lock_directory_win32.cpp).
     std::wstring wide = win32::widen(path);
@@ -41,9 +44,28 @@ UniqueHandle open_shared_file(const std::string& path) {
         // Another user's file that we may not write: locking needs read access only.
         file = win32::adopt(open(wide, GENERIC_READ, OPEN_EXISTING));
     }
-    if (!file.valid()) win32::throw_last_error("CreateFileW " + path);
-    check_regular(win32::handle(file.get()), path);
+    if (!file.valid()) {
+        unusable = win32::error_text("CreateFileW", GetLastError());
+        return {};
+    }
+    unusable = check_entry(win32::handle(file.get()));
+    if (!unusable.empty()) return {};
     return file;
+}
+
+UniqueHandle open_shared_for_reading(const std::string& path, std::string& unusable) {
+    unusable.clear();
+    UniqueHandle file = win32::adopt(win32::open_for_reading(path));
+    if (!file.valid()) return {};  // gone, or being deleted by its owner
+    unusable = check_entry(win32::handle(file.get()));
+    if (!unusable.empty()) return {};
+    return file;
+}
+
+std::string read_shared_file(NativeHandle file) {
+    std::string text = win32::read_file(win32::handle(file));
+    if (text.size() > kMaxSharedFileSize) text.resize(kMaxSharedFileSize);
+    return text;
 }
 
 }  // namespace gw

@@ -18,6 +18,9 @@ struct LaunchRequest {
     std::vector<std::string> unset_env;                        // removed from ours
     NativeHandle stdin_fd = kNoHandle;   // becomes the child's standard input, when set
     NativeHandle stdout_fd = kNoHandle;  // becomes the child's standard output, when set
+    // Open files the child inherits under the same numbers, though close-on-exec for everyone
+    // else (POSIX; Windows ties the child's life to ours instead, see child_win32.cpp).
+    std::vector<NativeHandle> inherit;
 };
 
 class Child {

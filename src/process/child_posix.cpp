@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +75,25 @@ struct FileActions {
     FileActions& operator=(const FileActions&) = delete;
 };
 
+/// Lets the child inherit some close-on-exec descriptors, for the moment of the spawn only (the
+/// process has no other thread that could spawn meanwhile).
+struct InheritedFiles {
+    std::vector<int> fds;
+    explicit InheritedFiles(const std::vector<NativeHandle>& handles) : fds(handles) {
+        for (int fd : fds) set_close_on_exec(fd, false);
+    }
+    ~InheritedFiles() {
+        for (int fd : fds) set_close_on_exec(fd, true);
+    }
+    InheritedFiles(const InheritedFiles&) = delete;
+    InheritedFiles& operator=(const InheritedFiles&) = delete;
+
+    static void set_close_on_exec(int fd, bool on) {
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0) ::fcntl(fd, F_SETFD, on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC));
+    }
+};
+
 }  // namespace
 
 struct Child::Native {};  // the pid is all waitpid and kill need
@@ -85,6 +105,7 @@ Child::Child(const LaunchRequest& request, const SignalCatcher& signals) {
     auto envp = pointers(env);
     SpawnAttributes attributes(signals);
     FileActions files(request);
+    InheritedFiles inherited(request.inherit);
     pid_t pid = -1;
     int rc =
         posix_spawnp(&pid, argv[0], &files.actions, &attributes.attr, argv.data(), envp.data());

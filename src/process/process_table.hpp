@@ -2,6 +2,7 @@
 // parent links for finding the command's descendants on a GPU.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +26,25 @@ struct ProcessInfo {
     return describe_process(static_cast<long>(pid));
 }
 
+/// What the queue needs to know to trust a ticket's process.
+struct ProcessState {
+    long uid = -1;         // the real user id; -1 where the platform does not say
+    std::string command;   // short name, as in ProcessInfo
+    bool stopped = false;  // stopped by a signal (Ctrl-Z, SIGSTOP) or a debugger
+};
+
+/// The state of one visible, living process (zombies excluded).
+[[nodiscard]] std::optional<ProcessState> process_state(long pid);
+
+/// Who holds the flock on the file (`device`, `inode`), as the kernel tells it. A pid when the
+/// holder is visible to us; nullopt when nobody visible holds it or the platform cannot tell (a
+/// holder in another PID namespace is not shown).
+[[nodiscard]] std::optional<long> flock_holder(std::uint64_t device, std::uint64_t inode);
+
+/// Whether flock_holder can tell at all (Linux's /proc/locks); where it can, a held lock with no
+/// holder shown is held from another PID namespace.
+[[nodiscard]] bool flock_holders_listed();
+
 /// Every visible process (pid and parent only are guaranteed).
 [[nodiscard]] std::vector<ProcessInfo> list_processes();
 
@@ -37,7 +57,8 @@ struct ProcessInfo {
 /// Our own pid.
 [[nodiscard]] long current_pid();
 
-/// Whether a process with this pid exists (zombies excluded where the platform tells).
+/// Whether a process with this pid exists (zombies excluded where the platform tells). False
+/// for pids below 1, which name process groups, not processes.
 [[nodiscard]] bool process_alive(long pid);
 
 }  // namespace gw

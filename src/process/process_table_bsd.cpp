@@ -87,9 +87,24 @@ std::vector<ProcessInfo> list_processes() {
 }
 
 bool process_alive(long pid) {
+    if (pid <= 0) return false;
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
     auto kp = read_proc(pid);
     return !kp || kp->ki_stat != SZOMB;
+}
+
+std::optional<ProcessState> process_state(long pid) {
+    auto kp = pid > 0 ? read_proc(pid) : std::nullopt;
+    if (!kp || kp->ki_stat == SZOMB) return std::nullopt;
+    return ProcessState{static_cast<long>(kp->ki_ruid), command_name(*kp), kp->ki_stat == SSTOP};
+}
+
+bool flock_holders_listed() {
+    return false;
+}
+
+std::optional<long> flock_holder(std::uint64_t, std::uint64_t) {
+    return std::nullopt;  // the BSDs do not list who holds a flock
 }
 
 std::string self_executable() {

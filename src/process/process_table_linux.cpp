@@ -2,9 +2,11 @@
 #include <dirent.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +16,14 @@
 
 namespace gw {
 namespace {
+
+unsigned major_of(std::uint64_t device) {
+    return static_cast<unsigned>(major(static_cast<dev_t>(device)));
+}
+
+unsigned minor_of(std::uint64_t device) {
+    return static_cast<unsigned>(minor(static_cast<dev_t>(device)));
+}
 
 struct StatFields {
     long parent = 0;
@@ -77,14 +87,45 @@ std::vector<ProcessInfo> list_processes() {
 }
 
 bool process_alive(long pid) {
+    if (pid <= 0) return false;
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
     auto stat = read_stat(pid);
     return !stat || stat->state != 'Z';
 }
 
-}  // namespace gw
+std::optional<ProcessState> process_state(long pid) {
+    if (pid <= 0) return std::nullopt;
+    auto stat = read_stat(pid);
+    if (!stat || stat->state == 'Z' || stat->state == 'X') return std::nullopt;
+    auto uid = read_uid(pid);
+    if (!uid) return std::nullopt;
+    return ProcessState{static_cast<long>(*uid), stat->comm,
+                        stat->state == 'T' || stat->state == 't'};
+}
 
-namespace gw {}  // namespace gw
+bool flock_holders_listed() {
+    return true;
+}
+
+std::optional<long> flock_holder(std::uint64_t device, std::uint64_t inode) {
+    // "1: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF"; waiters blocked on a lock appear as
+    // "1: -> FLOCK …" and are skipped. The kernel lists only holders visible to us.
+    std::ifstream in("/proc/locks");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string number, type, advisory, access, where;
+        long pid = 0;
+        if (!(fields >> number >> type >> advisory >> access >> pid >> where)) continue;
+        if (type != "FLOCK") continue;
+        unsigned major = 0, minor = 0;
+        unsigned long long ino = 0;
+        if (std::sscanf(where.c_str(), "%x:%x:%llu", &major, &minor, &ino) != 3) continue;
+        if (ino == inode && major == major_of(device) && minor == minor_of(device)) return pid;
+    }
+    return std::nullopt;
+}
+
+}  // namespace gw
 
 namespace gw {
 

@@ -92,9 +92,25 @@ std::vector<ProcessInfo> list_processes() {
 }
 
 bool process_alive(long pid) {
+    if (pid <= 0) return false;
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
     auto info = read_info(pid);
     return !info || info->status != static_cast<std::uint32_t>(SZOMB);
+}
+
+std::optional<ProcessState> process_state(long pid) {
+    auto info = pid > 0 ? read_info(pid) : std::nullopt;
+    if (!info || info->status == static_cast<std::uint32_t>(SZOMB)) return std::nullopt;
+    return ProcessState{static_cast<long>(info->ruid), info->command,
+                        info->status == static_cast<std::uint32_t>(SSTOP)};
+}
+
+bool flock_holders_listed() {
+    return false;
+}
+
+std::optional<long> flock_holder(std::uint64_t, std::uint64_t) {
+    return std::nullopt;  // macOS does not list who holds a flock
 }
 
 std::string self_executable() {

@@ -1,7 +1,11 @@
 #include <algorithm>
+#include <charconv>
+#include <map>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "lock/shared_file.hpp"
 #include "queue/queue.hpp"
 #include "queue/queue_platform.hpp"
 
@@ -11,11 +15,34 @@ std::string encode_entry(const QueueEntry& e) {
     nlohmann::json j{{"number", e.number},   {"pid", e.pid},     {"user", e.user},
                      {"command", e.command}, {"count", e.count}, {"candidates", e.candidates},
                      {"since", e.since}};
-    return j.dump() + "\n";
+    return json_text(j);
 }
 
 bool is_ticket_name(const std::string& name) {
     return name.size() > 7 && name.ends_with(".ticket") && name.front() != '.';
+}
+
+std::optional<std::pair<std::uint64_t, long>> parse_ticket_name(const std::string& name) {
+    // NNNNNNNNNNNNNNNN-PID.ticket, digits only: anything else is not a ticket gpu-waiter wrote.
+    constexpr std::size_t kDigits = 16;
+    if (!is_ticket_name(name) || name.size() < kDigits + 9 || name[kDigits] != '-') {
+        return std::nullopt;
+    }
+    const char* begin = name.data();
+    const char* end = begin + name.size() - 7;  // before ".ticket"
+    std::uint64_t number = 0;
+    long pid = 0;
+    auto n = std::from_chars(begin, begin + kDigits, number);
+    auto p = std::from_chars(begin + kDigits + 1, end, pid);
+    if (n.ptr != begin + kDigits || p.ptr != end || p.ec != std::errc{} || pid <= 0 ||
+        number == 0 || number > kMaxTicketNumber) {
+        return std::nullopt;
+    }
+    return std::pair{number, pid};
+}
+
+std::string ticket_name(std::uint64_t number, long pid) {
+    return fmt::format("{:016}-{}.ticket", number, pid);
 }
 
 std::string queue_path(const LockDirectory& dir) {
@@ -44,15 +71,40 @@ bool decode_entry(const std::string& text, QueueEntry& e) {
     return true;
 }
 
-std::vector<QueueEntry> read_queue(const std::string& queue) {
-    std::vector<std::string> names = ticket_names(queue);
-    std::sort(names.begin(), names.end());  // zero-padded numbers: name order is arrival order
-    std::vector<QueueEntry> out;
-    for (const std::string& name : names) {
+bool QueueTicket::is_ahead(const QueueEntry& other) const {
+    if (other.number >= entry_.number) return false;
+    return !ahead_known_ || ahead_.contains({other.number, other.pid});
+}
+
+QueueView read_queue(const std::string& queue) {
+    QueueView view;
+    std::map<long, QueueEntry> by_holder;  // one place per process: its latest ticket
+    for (const std::string& name : ticket_names(queue)) {
         QueueEntry entry;
-        if (read_ticket(queue + "/" + name, entry)) out.push_back(std::move(entry));
+        long holder = 0;
+        std::string why;
+        switch (read_ticket(queue, name, entry, holder, why)) {
+            case TicketRead::gone:
+                break;
+            case TicketRead::foreign:
+                view.foreign.push_back(ForeignEntry{name, why});
+                break;
+            case TicketRead::waiter:
+                // A second ticket of one process can only be forged, and an earlier place is
+                // what forging would be for: keep the latest.
+                if (auto [it, fresh] = by_holder.try_emplace(holder, entry); !fresh) {
+                    if (it->second.number < entry.number) std::swap(it->second, entry);
+                    view.foreign.push_back(ForeignEntry{
+                        ticket_name(entry.number, entry.pid), "a second ticket of one process"});
+                }
+                break;
+        }
     }
-    return out;
+    for (auto& [holder, entry] : by_holder) view.waiters.push_back(std::move(entry));
+    std::sort(view.waiters.begin(), view.waiters.end(), [](const auto& a, const auto& b) {
+        return std::pair{a.number, a.pid} < std::pair{b.number, b.pid};
+    });
+    return view;
 }
 
 }  // namespace gw

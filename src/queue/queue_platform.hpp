@@ -1,4 +1,4 @@
-// The two things each platform's queue file provides to the shared queue code.
+// What each platform's queue file provides to the shared queue code.
 #pragma once
 
 #include <string>
@@ -11,8 +11,17 @@ namespace gw {
 /// The names of the ticket files in `queue_dir`, in no particular order.
 [[nodiscard]] std::vector<std::string> ticket_names(const std::string& queue_dir);
 
-/// Reads the ticket at `path` into `entry`. False for a ticket that is gone, unreadable or
-/// belongs to a dead waiter (which is removed on the way, under our own lock).
-[[nodiscard]] bool read_ticket(const std::string& path, QueueEntry& entry);
+/// What reading one ticket found.
+enum class TicketRead {
+    waiter,   // a living waiter: `entry` is filled in
+    gone,     // removed meanwhile, or a dead waiter's (removed on the way, under our own lock)
+    foreign,  // not to be trusted: `why` says why
+};
+
+/// Reads the ticket `name` in `queue_dir` into `entry`, checking that it is what it claims.
+/// `holder` receives the process that holds the ticket (for telling two tickets of one process
+/// apart from two processes).
+[[nodiscard]] TicketRead read_ticket(const std::string& queue_dir, const std::string& name,
+                                     QueueEntry& entry, long& holder, std::string& why);
 
 }  // namespace gw

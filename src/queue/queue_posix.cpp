@@ -11,84 +11,175 @@
 
 #include "common/error.hpp"
 #include "lock/shared_file.hpp"
+#include "process/process_table.hpp"
+#include "process/process_table_posix.hpp"
 #include "queue/queue.hpp"
 #include "queue/queue_platform.hpp"
 
 namespace gw {
 namespace {
 
-std::string read_all(int fd) {
-    std::string out;
-    char buf[2048];
-    for (off_t offset = 0;;) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, offset);
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-        offset += n;
+/// The directory's names, in no particular order.
+std::vector<std::string> entry_names(const std::string& dir) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+        ::closedir(d);
     }
-    return out;
+    return names;
 }
 
-/// The next ticket number, from a counter file changed only under its lock. The lock stays with
-/// `sequence` until the caller has published its ticket: a waiter that takes a later number then
-/// always sees every earlier ticket, so two waiters never both believe they are first.
-std::uint64_t next_number(const std::string& queue_dir, UniqueHandle& sequence) {
-    std::string path = queue_dir + "/queue.sequence";
-    UniqueHandle fd = open_shared_file(path);
-    if (::flock(fd.get(), LOCK_EX) != 0) throw_system_error("flock " + path, errno);
-    std::uint64_t last = 0;
-    std::string text = read_all(fd.get());
-    if (!text.empty()) last = std::strtoull(text.c_str(), nullptr, 10);
-    std::string next = std::to_string(last + 1) + "\n";
-    if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), next.data(), next.size(), 0) < 0) {
-        throw_system_error("write " + path, errno);
+bool is_hidden_ticket(const std::string& name) {
+    return name.size() > 5 && name.front() == '.' && name.ends_with(".new");
+}
+
+/// The queue's lock is a flock on the lock directory itself: nobody can plant, replace or
+/// rewrite a directory they do not own, as they could a lock file.
+UniqueHandle lock_queue(const std::string& queue, QueueLock lock) {
+    UniqueHandle dir(::open(queue.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) throw_system_error("open " + queue, errno);
+    if (lock == QueueLock::take && ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) return {};
+        throw_system_error("flock " + queue, errno);
     }
-    sequence = std::move(fd);
-    return last + 1;
+    return dir;
+}
+
+/// Removes a hidden ticket its writer left behind when it died; called under the queue's lock,
+/// when nobody can be writing one.
+void remove_if_abandoned(const std::string& path) {
+    std::string why;
+    UniqueHandle fd = open_shared_for_reading(path, why);
+    if (fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) ::unlink(path.c_str());
+}
+
+/// Unlinks a half-written ticket unless it was published.
+struct HiddenFile {
+    std::string path;
+    bool published = false;
+    ~HiddenFile() {
+        if (!published) ::unlink(path.c_str());
+    }
+};
+
+/// Whether `comm` names a gpu-waiter process: ours under whatever name it was installed, or the
+/// usual one. The kernel keeps 15 characters of a name.
+bool is_gpu_waiter(const std::string& comm) {
+    static const std::string self = [] {
+        std::string path = self_executable();
+        return path.substr(path.rfind('/') + 1).substr(0, 15);
+    }();
+    return comm == self || comm == "gpu-waiter";
+}
+
+/// Why the process `pid` cannot be the owner of a ticket of `uid`; empty when it can.
+std::string not_a_waiter(long pid, uid_t uid, QueueEntry& entry) {
+    auto state = process_state(pid);
+    if (!state) return {};  // gone since: the ticket is a dead waiter's, or soon will be
+    if (state->uid >= 0 && state->uid != static_cast<long>(uid)) {
+        return fmt::format("held by pid {}, which is not {}'s", pid, user_name(uid));
+    }
+    if (!is_gpu_waiter(state->command)) {
+        return fmt::format("held by pid {} ({}), which is not a gpu-waiter", pid, state->command);
+    }
+    entry.stopped = state->stopped;
+    return {};
 }
 
 }  // namespace
 
-/// Reads one ticket; an unlocked ticket belongs to a dead waiter and is removed (under our own
-/// lock, so nobody can be holding it while it goes).
-bool read_ticket(const std::string& path, QueueEntry& entry) {
-    UniqueHandle fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd.valid()) return false;
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
-        ::unlink(path.c_str());
-        return false;
-    }
-    return decode_entry(read_all(fd.get()), entry);
+std::vector<std::string> ticket_names(const std::string& queue) {
+    std::vector<std::string> names = entry_names(queue);
+    std::erase_if(names, [](const std::string& n) { return !is_ticket_name(n); });
+    return names;
 }
 
-QueueTicket::QueueTicket(const std::string& queue, QueueEntry entry) : entry_(std::move(entry)) {
-    UniqueHandle sequence;  // locked until the ticket is in place
-    entry_.number = next_number(queue, sequence);
-    path_ = fmt::format("{}/{:016}-{}.ticket", queue, entry_.number, entry_.pid);
+TicketRead read_ticket(const std::string& queue, const std::string& name, QueueEntry& entry,
+                       long& holder, std::string& why) {
+    std::string path = queue + "/" + name;
+    auto named = parse_ticket_name(name);
+    if (!named) {
+        why = "not a ticket name gpu-waiter writes";
+        return TicketRead::foreign;
+    }
+    UniqueHandle fd = open_shared_for_reading(path, why);
+    if (!fd.valid()) return why.empty() ? TicketRead::gone : TicketRead::foreign;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+        // Nobody holds it: its waiter died. Ours to remove now that we hold it; another user's
+        // may refuse, and is skipped all the same.
+        ::unlink(path.c_str());
+        return TicketRead::gone;
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return TicketRead::gone;
+    if (!decode_entry(read_shared_file(fd.get()), entry) || entry.number != named->first ||
+        entry.pid != named->second) {
+        why = "its content does not match its name";
+        return TicketRead::foreign;
+    }
+    entry.user = user_name(st.st_uid);
+    // The kernel knows who holds the ticket's lock. A holder it does not show lives in another
+    // PID namespace (a container); where it cannot say, the pid the ticket names is checked.
+    auto locker = flock_holder(static_cast<std::uint64_t>(st.st_dev),
+                               static_cast<std::uint64_t>(st.st_ino));
+    holder = locker.value_or(flock_holders_listed() ? -entry.pid : entry.pid);
+    if (locker || !flock_holders_listed()) why = not_a_waiter(holder, st.st_uid, entry);
+    return why.empty() ? TicketRead::waiter : TicketRead::foreign;
+}
+
+std::unique_ptr<QueueTicket> QueueTicket::try_take(const std::string& queue, QueueEntry entry,
+                                                   QueueLock lock) {
+    UniqueHandle dir = lock_queue(queue, lock);  // held until the ticket is in place
+    if (!dir.valid()) return nullptr;
+    std::unique_ptr<QueueTicket> ticket(new QueueTicket());
+    // Above every ticket already there, whatever anyone wrote anywhere: a waiter that draws a
+    // later number then sees every earlier ticket, so two waiters never both believe they are
+    // first.
+    std::uint64_t last = 0;
+    for (const std::string& name : entry_names(queue)) {
+        if (auto named = parse_ticket_name(name)) {
+            last = std::max(last, named->first);
+            ticket->ahead_.insert(*named);
+        } else if (lock == QueueLock::take && is_hidden_ticket(name)) {
+            remove_if_abandoned(queue + "/" + name);
+        }
+    }
+    ticket->ahead_known_ = lock == QueueLock::take;
+    ticket->entry_ = std::move(entry);
+    ticket->publish(queue, std::min(last + 1, kMaxTicketNumber));
+    return ticket;
+}
+
+void QueueTicket::publish(const std::string& queue, std::uint64_t number) {
     // Written and locked under a hidden name, then renamed: a reader never sees a ticket that
-    // is not locked yet (and would take it for a dead waiter's).
-    std::string hidden = fmt::format("{}/.{:016}-{}.new", queue, entry_.number, entry_.pid);
-    fd_ = open_shared_file(hidden);
-    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) throw_system_error("flock " + hidden, errno);
-    std::string text = encode_entry(entry_);
-    if (::pwrite(fd_.get(), text.data(), text.size(), 0) < 0)
-        throw_system_error("write " + hidden, errno);
-    if (::rename(hidden.c_str(), path_.c_str()) != 0) throw_system_error("rename " + hidden, errno);
+    // is not locked yet (and would take it for a dead waiter's). A name someone else took is
+    // skipped for the next number.
+    for (int attempt = 0; attempt < 16; ++attempt, number = std::min(number + 1, kMaxTicketNumber)) {
+        entry_.number = number;
+        HiddenFile hidden{fmt::format("{}/.{:016}-{}.new", queue, number, entry_.pid)};
+        ::unlink(hidden.path.c_str());  // our own pid's leftover, if any: that waiter is gone
+        fd_.reset(::open(hidden.path.c_str(),
+                         O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644));
+        if (!fd_.valid()) throw_system_error("open " + hidden.path, errno);
+        ::fchmod(fd_.get(), 0644);  // readable by every waiter whatever the umask; ours to write
+        if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0)
+            throw_system_error("flock " + hidden.path, errno);
+        std::string text = encode_entry(entry_);
+        if (::pwrite(fd_.get(), text.data(), text.size(), 0) < 0)
+            throw_system_error("write " + hidden.path, errno);
+        std::string path = queue + "/" + ticket_name(number, entry_.pid);
+        if (::link(hidden.path.c_str(), path.c_str()) == 0) {
+            path_ = path;
+            return;  // the hidden name goes with `hidden`, the file stays under its ticket name
+        }
+        if (errno != EEXIST) throw_system_error("link " + path, errno);
+    }
+    throw Error("cannot publish a ticket in " + queue + ": every name tried is taken",
+                "someone is filling the lock directory; ask root to look at it");
 }
 
 QueueTicket::~QueueTicket() {
-    ::unlink(path_.c_str());  // ours and still locked by us: nobody else can be holding it
-}
-
-std::vector<std::string> ticket_names(const std::string& queue) {
-    std::vector<std::string> names;
-    if (DIR* d = ::opendir(queue.c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            if (is_ticket_name(e->d_name)) names.emplace_back(e->d_name);
-        }
-        ::closedir(d);
-    }
-    return names;
+    if (!path_.empty()) ::unlink(path_.c_str());  // ours and locked by us: nobody else holds it
 }
 
 }  // namespace gw

@@ -18,12 +18,15 @@ namespace {
 /// always sees every earlier ticket, so two waiters never both believe they are first.
 std::uint64_t next_number(const std::string& queue_dir, UniqueHandle& sequence) {
     std::string path = queue_dir + "/queue.sequence";
-    UniqueHandle file = open_shared_file(path);
+    std::string unusable;
+    UniqueHandle file = open_shared_file(path, unusable);
+    if (!file.valid()) throw Error("cannot use " + path + ": " + unusable, "ask an administrator to remove it");
     HANDLE h = win32::handle(file.get());
     (void)win32::lock_file(h, win32::LockWait::yes, path);
     std::uint64_t last = 0;
-    std::string text = win32::read_file(h);
+    std::string text = read_shared_file(file.get());
     if (!text.empty()) last = std::strtoull(text.c_str(), nullptr, 10);
+    if (last >= kMaxTicketNumber) last = 0;
     if (!win32::replace_content(h, std::to_string(last + 1) + "\n")) {
         win32::throw_last_error("write " + path);
     }
@@ -33,19 +36,33 @@ std::uint64_t next_number(const std::string& queue_dir, UniqueHandle& sequence) 
 
 }  // namespace
 
-/// Reads one ticket; an unlocked ticket belongs to a dead waiter and is removed (under our own
-/// lock, so nobody can be holding it while it goes).
-bool read_ticket(const std::string& path, QueueEntry& entry) {
-    UniqueHandle file = win32::adopt(win32::open_for_reading(path));
-    if (!file.valid()) return false;  // gone, or being deleted by its owner
+TicketRead read_ticket(const std::string& queue, const std::string& name, QueueEntry& entry,
+                       long& holder, std::string& why) {
+    std::string path = queue + "/" + name;
+    auto named = parse_ticket_name(name);
+    if (!named) {
+        why = "not a ticket name gpu-waiter writes";
+        return TicketRead::foreign;
+    }
+    UniqueHandle file = open_shared_for_reading(path, why);
+    if (!file.valid()) return why.empty() ? TicketRead::gone : TicketRead::foreign;
     HANDLE h = win32::handle(file.get());
     if (win32::lock_file(h, win32::LockWait::no, path)) {
-        // Shared for deletion when opened: the file goes once our handle closes. Another user's
-        // ticket may not be ours to delete; it is skipped all the same.
+        // Nobody holds it: its waiter died. Shared for deletion when opened: the file goes once
+        // our handle closes. Another user's ticket may not be ours to delete; it is skipped all
+        // the same.
         DeleteFileW(win32::widen(path).c_str());
-        return false;
+        return TicketRead::gone;
     }
-    return decode_entry(win32::read_file(h), entry);
+    if (!decode_entry(read_shared_file(file.get()), entry) || entry.number != named->first ||
+        entry.pid != named->second) {
+        why = "its content does not match its name";
+        return TicketRead::foreign;
+    }
+    // Windows has no cheap way here to name a lock's holder or a file's owner: the ticket's
+    // own word stands.
+    holder = entry.pid;
+    return TicketRead::waiter;
 }
 
 std::vector<std::string> ticket_names(const std::string& queue) {
@@ -62,15 +79,25 @@ std::vector<std::string> ticket_names(const std::string& queue) {
     return names;
 }
 
-QueueTicket::QueueTicket(const std::string& queue, QueueEntry entry) : entry_(std::move(entry)) {
+std::unique_ptr<QueueTicket> QueueTicket::try_take(const std::string& queue, QueueEntry entry,
+                                                   QueueLock) {
+    std::unique_ptr<QueueTicket> ticket(new QueueTicket());
+    ticket->entry_ = std::move(entry);
     UniqueHandle sequence;  // locked until the ticket is in place
-    entry_.number = next_number(queue, sequence);
-    path_ = fmt::format("{}/{:016}-{}.ticket", queue, entry_.number, entry_.pid);
+    ticket->publish(queue, next_number(queue, sequence));
+    return ticket;
+}
+
+void QueueTicket::publish(const std::string& queue, std::uint64_t number) {
+    entry_.number = number;
+    path_ = queue + "/" + ticket_name(number, entry_.pid);
     // Written and locked under a hidden name, then renamed: a reader never sees a ticket that
     // is not locked yet (and would take it for a dead waiter's). The lock stays with the open
     // handle through the rename.
-    std::string hidden = fmt::format("{}/.{:016}-{}.new", queue, entry_.number, entry_.pid);
-    fd_ = open_shared_file(hidden);
+    std::string hidden = fmt::format("{}/.{:016}-{}.new", queue, number, entry_.pid);
+    std::string unusable;
+    fd_ = open_shared_file(hidden, unusable);
+    if (!fd_.valid()) throw Error("cannot write " + hidden + ": " + unusable);
     HANDLE h = win32::handle(fd_.get());
     if (!win32::lock_file(h, win32::LockWait::no, hidden)) {
         throw Error("LockFileEx " + hidden + ": held by another process");

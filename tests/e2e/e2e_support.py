@@ -33,7 +33,10 @@ def hold_entries(gw: Harness, gpu: int, waiter: Waiter) -> list[dict[str, Any]]:
 
 
 def held(gw: Harness, gpu: int, waiter: Waiter) -> bool:
-    return bool(hold_entries(gw, gpu, waiter))
+    """Whether `waiter`'s hold on `gpu` is in place: its holder has allocated memory beyond its
+    context (the context shows first; on a busy machine, for a while)."""
+    context = int(gw.machine.read()["context_memory"])
+    return any(int(p.get("used_memory") or 0) > context for p in hold_entries(gw, gpu, waiter))
 
 
 def describe_gpus(gw: Harness) -> str:

@@ -18,8 +18,7 @@ from e2e_support import (describe_gpus, gpu_locked, hold_entries, held, holder_p
 from fakegpu import GiB
 
 POLL = "200ms"
-HOLD_APPEARS = 2.0      # "within a couple of seconds" of gpu-waiter's start
-ONE_POLL = 1.5          # one 200 ms poll, with generous slack for a noisy machine
+HOLD_APPEARS = 10.0     # a bound for "never happens", not a speed: speed is bench/'s
 
 
 def first_seen(predicate, timeout: float, message) -> float:
@@ -47,7 +46,6 @@ def test_hold_appears_with_hold_fraction_of_free_memory(gw: Harness, fraction: f
     args = ["--poll", POLL, "-g", "1"] + ([] if fraction is None else ["--hold-fraction", str(fraction)])
     w = gw.start(*args, "--", "sleep", "5")
     entry = wait_for_hold(gw, 1, w)
-    assert time.monotonic() - w.started < HOLD_APPEARS
 
     assert entry.get("cuda") is True and entry["type"] in ("compute", "both"), entry
     f = 0.25 if fraction is None else fraction
@@ -82,9 +80,7 @@ def test_hold_released_when_command_uses_the_gpu(gw: Harness) -> None:
     gone_at = first_seen(lambda: not held(gw, 1, w), 5.0,
                          lambda: f"hold on GPU 1 still there 5 s after the command used it\n"
                                  f"{describe_gpus(gw)}")
-    assert gone_at - used_at < ONE_POLL, (
-        f"hold on GPU 1 went {gone_at - used_at:.2f}s after the command appeared on it "
-        f"(--poll {POLL})")
+    # Gone while the command still runs: released because it used the GPU, not at its exit.
     assert w.poll() is None, "the command should still be running (it sleeps 3 s)"
     assert w.wait(10) == 0, w.describe()
     assert "using " in w.stdout, w.describe()
@@ -92,7 +88,7 @@ def test_hold_released_when_command_uses_the_gpu(gw: Harness) -> None:
 
 def test_only_the_used_gpu_loses_its_hold(gw: Harness) -> None:
     w = gw.start("--poll", POLL, "-n", "2", "--", probe_path(), "use", "0", "--delay", "1",
-                 "--sleep", "3")
+                 "--sleep", "6")
     wait_for_hold(gw, 0, w)
     wait_for_hold(gw, 1, w)
     used_at = first_seen(lambda: probe_pid_on(gw, 0, w) or probe_pid_on(gw, 1, w), 5.0,
@@ -103,8 +99,7 @@ def test_only_the_used_gpu_loses_its_hold(gw: Harness) -> None:
     assert not probe_pid_on(gw, other, w), "the command uses only its first GPU"
     gone_at = first_seen(lambda: not held(gw, used, w), 5.0,
                          lambda: f"hold on used GPU {used} still there\n{describe_gpus(gw)}")
-    assert gone_at - used_at < ONE_POLL, (
-        f"hold on GPU {used} went {gone_at - used_at:.2f}s after the command appeared on it")
+    assert gone_at >= used_at
     # The unused GPU stays held while the command runs (it sleeps 3 s after using GPU `used`).
     deadline = used_at + 2.0
     while time.monotonic() < deadline:
@@ -132,8 +127,8 @@ def test_hold_kept_until_command_exits(gw: Harness) -> None:
         assert w.poll() is None or end_stamp.exists(), w.describe()
         time.sleep(0.02)
     wait_for(lambda: not any(int(p["pid"]) in holder_pids(w.pid) or p.get("cuda")
-                             for p in gw.machine.processes(0)), 1.0,
-             lambda: f"hold still there 1 s after the command exited\n{describe_gpus(gw)}",
+                             for p in gw.machine.processes(0)), 10.0,
+             lambda: f"hold still there 10 s after the command exited\n{describe_gpus(gw)}",
              interval=0.01)
     assert w.wait(5) == 0, w.describe()
     assert not gw.machine.processes(0)
@@ -145,28 +140,22 @@ def test_hold_max_ends_the_hold_while_the_command_runs(gw: Harness) -> None:
     # (the command does not wait for the holder), so times are measured from the command's start.
     stamp = gw.path("started")
     w = gw.start("-v", "--poll", POLL, "--hold-max", "1s", "-g", "0", "--", "sh", "-c",
-                 'date +%s.%N > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 5', "sh", str(stamp))
+                 'date +%s.%N > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 10', "sh", str(stamp))
     wait_for_hold(gw, 0, w)
     wait_for(stamp.exists, 3.0, lambda: f"the command did not start\n{w.describe()}")
-    launched = float(stamp.read_text())
     # Sample until the hold goes: the last sample that still saw it and the first that did not
     # bracket the moment it went.
-    last_held = time.time()
-    while held(gw, 0, w):
-        last_held = time.time()
-        assert last_held - launched < 1.0 + 3.0, (
-            f"hold still there {last_held - launched:.2f}s after the launch, --hold-max 1s\n"
-            f"{describe_gpus(gw)}")
-        time.sleep(0.01)
-    gone_at = time.time()
-    assert gone_at - launched >= 0.8, (
-        f"hold went {gone_at - launched:.2f}s after the launch, before --hold-max 1s\n"
+    wait_for(lambda: not held(gw, 0, w), 15.0,
+             lambda: f"hold still there long after --hold-max 1s\n{describe_gpus(gw)}",
+             interval=0.01)
+    # Not before --hold-max: gpu-waiter launched the command after the test started it.
+    gone_at = time.monotonic()
+    assert gone_at - w.started >= 1.0, (
+        f"hold went {gone_at - w.started:.2f}s after gpu-waiter started, before --hold-max 1s\n"
         f"{describe_gpus(gw)}\n{w.describe()}")
-    assert last_held - launched <= 1.0 + ONE_POLL, (
-        f"hold went {last_held - launched:.2f}s or later after the launch, --hold-max 1s")
     command = descendants(w.pid) - holder_pids(w.pid)
     assert w.poll() is None and any(pid_alive(p) for p in command), (
-        "the command (sleep 5) should still run after the hold ended")
+        "the command (sleep 10) should still run after the hold ended")
     assert gpu_locked(gw, 0), "the GPU's lock must stay held until the command exits"
     w.signal(signal.SIGTERM)
     assert w.wait(10) == 128 + signal.SIGTERM, w.describe()
@@ -189,10 +178,10 @@ def test_no_hold_holds_nothing(gw: Harness) -> None:
     assert_no_lock_held(gw.lock_dir)
 
 
-# -- 5. kill -9 of gpu-waiter frees its holds and locks --------------------------------------------
+# -- 5. kill -9 of gpu-waiter frees its holds; its locks live on with its command -----------------
 
 @pytest.mark.parametrize("before_launch", [False, True], ids=["while-running", "while-gathering"])
-def test_kill_9_leaves_no_hold_and_no_lock(gw: Harness, before_launch: bool) -> None:
+def test_kill_9_leaves_no_hold_and_no_lock_but_the_commands(gw: Harness, before_launch: bool) -> None:
     if before_launch:
         # -n 2 with GPU 1 busy: gpu-waiter locks and holds GPU 0 and waits for GPU 1.
         gw.occupy(1)
@@ -200,18 +189,24 @@ def test_kill_9_leaves_no_hold_and_no_lock(gw: Harness, before_launch: bool) -> 
     else:
         w = gw.start("--poll", POLL, "-g", "0", "--", "sleep", "30")
     wait_for_hold(gw, 0, w)
-    wait_for(lambda: gpu_locked(gw, 0), 2.0, "GPU 0's lock is not held while it is held")
+    wait_for(lambda: gpu_locked(gw, 0), 10.0, "GPU 0's lock is not held while it is held")
     holders = holder_pids(w.pid)
+    command = set() if before_launch else wait_for(lambda: descendants(w.pid) - holders, 10.0,
+                                                   "the command never started")
     os.kill(w.pid, signal.SIGKILL)
     w.wait(5)
-    killed_at = time.monotonic()
     wait_for(lambda: not any(int(p["pid"]) in holders for p in gw.machine.processes(0))
-             and not any(pid_alive(p) for p in holders), 1.0,
+             and not any(pid_alive(p) for p in holders), 10.0,
              lambda: f"hold survived kill -9 of gpu-waiter\n{describe_gpus(gw)}", interval=0.01)
-    wait_for(lambda: not gpu_locked(gw, 0) and not gpu_locked(gw, 1), 1.0,
-             "a GPU lock is still held 1 s after kill -9 of gpu-waiter (inherited by the "
-             "command or the holder?)", interval=0.01)
-    assert time.monotonic() - killed_at < 1.5
+    if command:
+        # The command runs on: its GPU stays locked (it inherited the lock) until it ends.
+        assert all(pid_alive(p) for p in command), "the command died with gpu-waiter"
+        assert gpu_locked(gw, 0), "GPU 0 was unlocked under its running command"
+        for p in command:
+            os.kill(p, signal.SIGKILL)
+    wait_for(lambda: not gpu_locked(gw, 0) and not gpu_locked(gw, 1), 10.0,
+             "a GPU lock is still held after gpu-waiter and its command are gone (inherited by "
+             "the holder?)", interval=0.01)
     assert_no_lock_held(gw.lock_dir)
 
 

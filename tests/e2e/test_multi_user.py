@@ -254,8 +254,8 @@ def test_two_users_share_one_lock_directory(place: SharedPlace, users: tuple[Use
     gw = place.gw
     m = place.machine(3)
 
-    # Phase 1: only user A has used the lock directory; its waiters create the GPU lock files,
-    # queue.sequence and their tickets, all owned by A.
+    # Phase 1: only user A has used the lock directory; its waiters create the GPU lock files
+    # and their tickets, all owned by A.
     busy = [gw.occupy(0), gw.occupy(1)]
     a1 = start_as(place, a, "--poll", POLL, "-n", "2", "-g", "0,1", "--", *record_as(place, "a1", 0.3))
     queued_as(place, a, [a1])
@@ -265,8 +265,7 @@ def test_two_users_share_one_lock_directory(place: SharedPlace, users: tuple[Use
     gw.release(1, busy[1])
     for w in (a1, a2):
         assert w.wait(20) == 0, w.describe()
-    for path in (place.lock_dir / f"{m.uuid(0)}.lock", place.lock_dir / f"{m.uuid(1)}.lock",
-                 place.lock_dir / "queue.sequence"):
+    for path in (place.lock_dir / f"{m.uuid(0)}.lock", place.lock_dir / f"{m.uuid(1)}.lock"):
         assert path.exists(), f"{path} was not created"
         assert path.lstat().st_uid == a.uid, (
             f"{path} belongs to uid {path.lstat().st_uid}, not to user A ({a.uid}) whose "
@@ -331,8 +330,10 @@ def test_planted_symlink_is_not_followed(gw: Harness, tmp_path: Path, victim_exi
     link.symlink_to(victim)
     marker = tmp_path / "ran"
 
-    w = gw.run("--poll", POLL, "-g", "0", "--", "touch", str(marker), timeout=15)
-    assert w.returncode == 125, f"expected exit 125 for a planted symlink\n{w.describe()}"
+    # The GPU cannot be locked through the symlink: gpu-waiter waits on (a planted entry must not
+    # end anyone's wait in an error) until --timeout, saying why.
+    w = gw.run("--poll", POLL, "-g", "0", "--timeout", "1s", "--", "touch", str(marker), timeout=15)
+    assert w.returncode == 124, f"expected to wait until --timeout (124)\n{w.describe()}"
     assert not marker.exists(), "the command ran although the lock could not be taken"
     assert str(link) in w.stderr or link.name in w.stderr, f"stderr does not name {link}\n{w.stderr}"
     assert re.search(r"symbolic link|symlink", w.stderr, re.IGNORECASE), w.stderr

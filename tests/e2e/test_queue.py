@@ -28,11 +28,15 @@ def me() -> str:
 # -- 1. one GPU, ten waiters: one at a time, in the order they started ----------------------------
 
 def test_waiters_run_one_at_a_time_in_start_order(gw: Harness) -> None:
+    busy = gw.occupy(0)  # nobody runs before all ten are queued
     waiters = []
     for i in range(10):
+        # "Start order" is the order of arrival in the queue: each waiter is queued before the
+        # next starts, however slowly processes start on a busy machine.
         waiters.append(gw.start("--poll", POLL, "-g", "0", "--",
                                 *record_command(gw.path(f"rec-{i}"), 0.3)))
-        time.sleep(0.1)
+        wait_until_queued(gw, waiters)
+    gw.release(0, busy)
     for w in waiters:
         assert w.wait(40) == 0, w.describe()
     spans: list[Span] = []

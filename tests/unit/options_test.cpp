@@ -307,6 +307,8 @@ TEST_F(OptionsTest, HoldFraction) {
     EXPECT_DOUBLE_EQ(parse({"--hold-fraction", "0.5", "cmd"}).hold_fraction, 0.5);
     EXPECT_TRUE(usage_error({"--hold-fraction", "1", "cmd"}));
     EXPECT_TRUE(usage_error({"--hold-fraction", "-0.1", "cmd"}));
+    EXPECT_TRUE(usage_error({"--hold-fraction", "nan", "cmd"}));
+    EXPECT_TRUE(usage_error({"--hold-fraction", "NaN", "cmd"}));
 }
 
 TEST_F(OptionsTest, NoHold) {

@@ -21,6 +21,13 @@
 #include "process/signals.hpp"
 #include "queue/queue.hpp"
 
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -132,25 +139,92 @@ TEST_F(PlatformTest, LockDirectoryThatIsAFileIsRefused) {
 TEST_F(PlatformTest, QueueInArrivalOrderWithoutTheLeavers) {
     gw::LockDirectory locks(dir());
     std::string queue = gw::queue_path(locks);
-    auto first = std::make_unique<gw::QueueTicket>(queue, entry());
-    gw::QueueTicket second(queue, entry());
-    EXPECT_LT(first->entry().number, second.entry().number);
-    auto waiting = gw::read_queue(queue);
-    ASSERT_EQ(waiting.size(), 2u);
-    EXPECT_EQ(waiting[0].number, first->entry().number);
-    EXPECT_EQ(waiting[1].candidates, (std::vector<std::string>{"GPU-a"}));
-    first.reset();
-    waiting = gw::read_queue(queue);
+    gw::QueueEntry one = entry();
+    gw::QueueEntry two = entry();
+    two.pid = one.pid + 1;
+    auto first = gw::QueueTicket::try_take(queue, one, gw::QueueLock::take);
+    auto second = gw::QueueTicket::try_take(queue, two, gw::QueueLock::take);
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(second, nullptr);
+    EXPECT_LT(first->entry().number, second->entry().number);
+    EXPECT_TRUE(second->is_ahead(first->entry()));
+    EXPECT_FALSE(first->is_ahead(second->entry()));
+    // Both tickets are held by this one process, and a process has one place in the queue: a
+    // second ticket can only be forged, so the latest counts and the other is shown as foreign.
+    gw::QueueView view = gw::read_queue(queue);
+    ASSERT_EQ(view.waiters.size(), 1u);
+    EXPECT_EQ(view.waiters[0].number, second->entry().number);
+    EXPECT_EQ(view.waiters[0].candidates, (std::vector<std::string>{"GPU-a"}));
+    ASSERT_EQ(view.foreign.size(), 1u);
+    second.reset();
+    auto waiting = gw::read_queue(queue).waiters;
     ASSERT_EQ(waiting.size(), 1u);
-    EXPECT_EQ(waiting[0].number, second.entry().number);
+    EXPECT_EQ(waiting[0].number, first->entry().number);
+    EXPECT_EQ(waiting[0].user, gw::current_user());  // from the file's owner
 }
+
+#ifndef _WIN32
+// The shared directory's defences against what other users may put there (POSIX: the Windows
+// queue keeps its counter file, and has no FIFOs or flock holders to show).
+
+TEST_F(PlatformTest, NumberIsAboveEveryTicketAlreadyThere) {
+    gw::LockDirectory locks(dir());
+    std::string queue = gw::queue_path(locks);
+    // Whatever a counter file says, a new waiter comes after every ticket in the directory.
+    { std::ofstream(fs::path(queue) / "queue.sequence") << "0\n"; }
+    { std::ofstream(fs::path(queue) / "0000000000000041-999999.ticket") << "x"; }
+    auto ticket = gw::QueueTicket::try_take(queue, entry(), gw::QueueLock::take);
+    ASSERT_NE(ticket, nullptr);
+    EXPECT_EQ(ticket->entry().number, 42u);
+}
+
+TEST_F(PlatformTest, ForeignTicketsAreSkippedNotTrusted) {
+    gw::LockDirectory locks(dir());
+    std::string queue = gw::queue_path(locks);
+    auto ours = gw::QueueTicket::try_take(queue, entry(), gw::QueueLock::take);
+    ASSERT_NE(ours, nullptr);
+    // A ticket whose content names another number than its file name.
+    gw::QueueEntry lie = entry();
+    lie.number = 1;
+    fs::path liar = fs::path(queue) / "0000000000000007-12345.ticket";
+    { std::ofstream(liar) << gw::encode_entry(lie); }
+    int held = ::open(liar.c_str(), O_RDONLY);
+    ASSERT_GE(held, 0);
+    ASSERT_EQ(::flock(held, LOCK_EX), 0);  // so that it does not look like a dead waiter's
+    // A directory under a ticket's name.
+    fs::create_directory(fs::path(queue) / "0000000000000002-12346.ticket");
+    gw::QueueView view = gw::read_queue(queue);
+    ::close(held);
+    ASSERT_EQ(view.waiters.size(), 1u);
+    EXPECT_EQ(view.waiters[0].number, ours->entry().number);
+    EXPECT_EQ(view.foreign.size(), 2u);
+}
+
+TEST_F(PlatformTest, UnusableLockFileIsReportedNotFollowedOrHung) {
+    gw::LockDirectory locks(dir());
+    ASSERT_EQ(::mkfifo(locks.entry(gw::lock_file_name("GPU-fifo")).c_str(), 0666), 0);
+    { std::ofstream(fs::path(dir()) / "victim") << "keep"; }
+    fs::create_hard_link(fs::path(dir()) / "victim", locks.entry(gw::lock_file_name("GPU-link")));
+    fs::create_directory(locks.entry(gw::lock_file_name("GPU-dir")));
+    for (const char* uuid : {"GPU-fifo", "GPU-link", "GPU-dir"}) {
+        std::string why;
+        EXPECT_EQ(gw::GpuLock::try_acquire(locks, uuid, owner(), &why), nullptr) << uuid;
+        EXPECT_FALSE(why.empty()) << uuid;
+        EXPECT_FALSE(gw::GpuLock::holder(locks, uuid).has_value()) << uuid;
+    }
+    std::ifstream victim(fs::path(dir()) / "victim");
+    std::string content;
+    victim >> content;
+    EXPECT_EQ(content, "keep");  // never written through the link
+}
+#endif
 
 TEST_F(PlatformTest, DeadWaitersTicketIsRemoved) {
     gw::LockDirectory locks(dir());
     std::string queue = gw::queue_path(locks);
     fs::path dead = fs::path(queue) / "0000000000000001-999999.ticket";
     { std::ofstream(dead) << gw::encode_entry(entry()); }
-    EXPECT_TRUE(gw::read_queue(queue).empty());
+    EXPECT_TRUE(gw::read_queue(queue).waiters.empty());
     EXPECT_FALSE(fs::exists(dead));
 }
 

@@ -121,6 +121,14 @@ TEST(ParseSize, RejectsMalformed) {
     }
 }
 
+TEST(ParseSize, RejectsSizesPastSixtyFourBits) {
+    // 2^64 bytes would wrap to 0 when converted: a huge typo must not mean "any GPU qualifies".
+    for (std::string_view big : {"16777216TiB", "1e20", "18446744073709551616", "1e300K"}) {
+        EXPECT_FALSE(gw::parse_size(big).has_value()) << "'" << big << "'";
+    }
+    EXPECT_TRUE(gw::parse_size("16777215TiB").has_value());
+}
+
 TEST(SizeSpec, BytesIgnoreTheTotal) {
     gw::SizeSpec s{gw::SizeSpec::Kind::bytes, static_cast<double>(20 * kGiB)};
     EXPECT_EQ(s.bytes_of(80 * kGiB), 20 * kGiB);
