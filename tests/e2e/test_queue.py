@@ -12,7 +12,7 @@ import signal
 import subprocess
 import time
 
-from conftest import (Harness, assert_no_lock_held, command_line, parent_map, wait_for,
+from conftest import (Harness, assert_no_lock_held, command_line, held_locks, parent_map, wait_for,
                       waiter_binary)
 from e2e_support import (Span, describe_gpus, gpu_locked, holder_pids, locked_tickets, overlaps,
                          queue_pids, read_spans, record_command, status_json, tickets,
@@ -248,9 +248,14 @@ def test_stress_fifty_waiters_with_kills(gw: Harness) -> None:
     assert sum(1 for s in killed.values() if s == "waiting") >= 3, (killed, ran_before_kill)
     assert sum(1 for s in killed.values() if s == "running") >= 3, (killed, ran_before_kill)
 
+    # A command whose gpu-waiter was killed runs on (it never touches its GPU: only the lock it
+    # inherited protects it) and must not have shared its GPUs with anyone either.
+    orphans = [i for i, what in killed.items() if what == "running"]
+    wait_for(lambda: all(gw.path(f"rec-{i}").exists() for i in orphans), 30.0,
+             lambda: f"commands of killed waiters never finished: {orphans}")
     spans = []
     for i in range(total):
-        if i in killed:
+        if i in killed and killed[i] != "running":
             continue
         found = read_spans(gw.path(f"rec-{i}"), owner=i)
         assert len(found) == 1, f"waiter {i} exited 0 but its command wrote {len(found)} records"
@@ -260,6 +265,8 @@ def test_stress_fifty_waiters_with_kills(gw: Harness) -> None:
     assert not clashes, "GPUs ran two commands at once:\n" + "\n".join(map(str, clashes[:10]))
 
     # Nothing left behind: no lock, no locked ticket, no hold; one --status sweeps dead tickets.
+    wait_for(lambda: not held_locks(gw.lock_dir), 30.0,
+             lambda: f"locks still held: {held_locks(gw.lock_dir)}")
     assert_no_lock_held(gw.lock_dir)
     assert not locked_tickets(gw.lock_dir), locked_tickets(gw.lock_dir)
     wait_for(lambda: all(not m.processes(g) for g in range(4)), 3.0,

@@ -169,6 +169,49 @@ def test_kill_9_frees_the_hold(binary, lock_dir, cleanup, report):
     assert gone and freed < 2.0
 
 
+# The command for a kill -9 of its gpu-waiter: imports torch, sleeps before its first CUDA call
+# (only gpu-waiter's lock protects the GPU meanwhile), then uses the GPU and says so.
+LATE_FIRST_USE = r"""
+import json, sys, time
+import torch
+time.sleep(float(sys.argv[2]))
+x = torch.ones(1 << 20, device="cuda")
+json.dump({"sum": float(x.sum().item()), "done": time.time()}, open(sys.argv[1], "w"))
+"""
+
+
+@requires_gpu
+def test_kill_9_keeps_the_gpu_locked_for_the_running_command(binary, torch_ok, lock_dir, tmp_path,
+                                                             cleanup, report):
+    gpu = gpus()[-1]
+    out = tmp_path / "late.json"
+    w = start_waiter(binary, lock_dir, ["-g", str(gpu.index), sys.executable, "-c",
+                                        LATE_FIRST_USE, str(out), "8"])
+    cleanup.append(w)
+    holder, _ = wait_for(lambda: holder_pid(w.pid), 10)
+    assert holder
+    held, _ = wait_for(lambda: gpu.processes().get(holder), 10)
+    assert held, "the hold never appeared"
+    command = [p for p in children_of(w.pid) if p != holder]
+    os.kill(w.pid, signal.SIGKILL)
+    w.wait()
+    gone, _ = wait_for(lambda: holder not in gpu.processes(), 5, step=0.005)
+    assert gone, "the hold outlived its gpu-waiter"
+    # The GPU looks free to the driver now (the command has not touched it yet), but its lock
+    # lives on in the command: a second gpu-waiter must wait, here until its --timeout.
+    second = start_waiter(binary, lock_dir, ["-g", str(gpu.index), "--timeout", "1s", "true"])
+    cleanup.append(second)
+    assert second.wait(timeout=60) == 124, second.stderr.read()
+    assert all(os.path.exists(f"/proc/{p}") for p in command), "the command died with gpu-waiter"
+    done, _ = wait_for(out.exists, 60)
+    assert done and json.loads(out.read_text())["sum"] == float(1 << 20)
+    wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in command), 30)
+    third = start_waiter(binary, lock_dir, ["-g", str(gpu.index), "--timeout", "30s", "true"])
+    cleanup.append(third)
+    assert third.wait(timeout=60) == 0, third.stderr.read()
+    report.record("kill9_second_waiter_refused", True)
+
+
 @requires_gpus(2)
 def test_holds_two_gpus_at_once(binary, lock_dir, cleanup, report):
     pair = gpus()[:2]
