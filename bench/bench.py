@@ -128,6 +128,33 @@ class Bench:
                 samples.append((stamp - freed) * 1000)
             self.record(f"{name} reaction", samples, "ms")
 
+    # 3b: the same with an occupier gpu-waiter cannot see (its exit is no event: polled).
+    def reaction_hidden(self):
+        prefix = self.gpus.hidden_runner()
+        runners = {"gpu-waiter": lambda out: subprocess.Popen(
+            [*prefix, self.binary, "-q", "-g", "0", "bash", "-c", STAMP, str(out)],
+            env=self.env(), stdin=subprocess.DEVNULL)}
+        if self.gpus.kind == "real":
+            runners["nvidia-smi loop"] = lambda out: subprocess.Popen(
+                [*prefix, str(HERE / "baseline_nvidia_smi.sh"), "0", "bash", "-c", STAMP,
+                 str(out)], env=self.gpus.env())
+            runners["pynvml loop"] = lambda out: subprocess.Popen(
+                [*prefix, sys.executable, str(HERE / "baseline_pynvml.py"), "1", "0", "bash",
+                 "-c", STAMP, str(out)], env=self.gpus.env())
+        for name, start in runners.items():
+            samples = []
+            for _ in range(self.args.trials):
+                self.gpus.occupy_hidden(0)
+                out = self.path("reaction-hidden")
+                p = start(out)
+                time.sleep(1.0 + random.random())
+                self.gpus.free_hidden(0)
+                freed = time.time()
+                stamp = read_stamp(out)
+                p.wait()
+                samples.append((stamp - freed) * 1000)
+            self.record(f"{name} reaction, hidden occupier", samples, "ms")
+
     # 4: launch latency with free GPUs, and the time until the hold is in place.
     def launch(self):
         launch, hold = [], []
@@ -205,6 +232,29 @@ class Bench:
         return ["bash", "-c", f'"{probe}" use 0 --delay {delay} --sleep 1 | (read line; {STAMP})',
                 str(out)]
 
+    # 6b: many waiters blocked on busy GPUs (a sweep started with a for loop): their total CPU and
+    # proportional memory (shared pages counted once in all).
+    def many_waiters(self):
+        for i in range(self.gpus.count):
+            self.gpus.occupy(i)
+        try:
+            for n in self.args.crowds:
+                procs = [self.waiter(["-n", "1", "true"]) for _ in range(n)]
+                time.sleep(2.0 + n * 0.05)  # start-up and queueing are not waiting
+                used = sum(machines.run_time_seconds(p.pid) for p in procs)
+                time.sleep(self.args.wait_seconds)
+                spent = sum(machines.run_time_seconds(p.pid) for p in procs) - used
+                pss = sum(machines.pss_kib(p.pid) or 0 for p in procs) / 1024
+                for p in procs:
+                    p.kill()
+                    p.wait()
+                self.record(f"{n} waiters blocked: CPU", [spent / self.args.wait_seconds * 100],
+                            "% of a core", "all waiters together")
+                self.record(f"{n} waiters blocked: PSS", [pss], "MiB", "all waiters together")
+        finally:
+            for i in range(self.gpus.count):
+                self.gpus.free(i)
+
     # 7: many waiters at once on every GPU: total CPU, and no GPU given twice.
     def scale(self):
         n, record = self.args.waiters, self.path("scale")
@@ -239,14 +289,15 @@ def main():
     args.trials_wait = 2 if small else 3
     args.wait_seconds = 3 if small else 30
     args.waiters = 20 if small else 100
+    args.crowds = [1, 10] if small else [1, 40, 100]
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         gpus = machines.open_gpus(args.mode, work, 4 if small else 8)
         bench = Bench(args, gpus, work)
         try:
-            for step in (bench.waiting_cost, bench.reaction, bench.launch, bench.handover,
-                         bench.hold_release, bench.scale):
+            for step in (bench.waiting_cost, bench.reaction, bench.reaction_hidden, bench.launch,
+                         bench.handover, bench.hold_release, bench.many_waiters, bench.scale):
                 step()
         finally:
             gpus.close()

@@ -18,7 +18,7 @@ class FakeGpus:
         import fakegpu
         self.machine = fakegpu.FakeMachine.standard(pathlib.Path(workdir), count=count)
         self.count = count
-        self.sleeper = subprocess.Popen(["sleep", "100000"])  # a live pid to list as "busy"
+        self.occupiers = {}  # GPU -> a live process listed on it, gone from the list when it dies
 
     def describe(self):
         return f"fake driver, {self.count} GPUs (no NVIDIA hardware)"
@@ -30,10 +30,24 @@ class FakeGpus:
         return self.machine.uuid(i)
 
     def occupy(self, i):
-        self.machine.add_process(i, self.sleeper.pid, used_memory=1 << 30)
+        p = subprocess.Popen(["sleep", "100000"])
+        self.occupiers[i] = p
+        self.machine.add_process(i, p.pid, used_memory=1 << 30, cuda=True)
 
     def free(self, i):
-        self.machine.remove_process(i, self.sleeper.pid)
+        p = self.occupiers.pop(i)
+        p.kill()
+        p.wait()
+
+    def occupy_hidden(self, i):
+        """Memory in use by a process the driver does not show (another container's)."""
+        self.machine.set(i, memory_used=1 << 30)
+
+    def free_hidden(self, i):
+        self.machine.set(i, memory_used=0)
+
+    def hidden_runner(self):
+        return []  # the hidden occupier is made in the driver's state
 
     def holder_memory(self, i, pid):
         """Memory the process `pid` uses on GPU i, or None when it is not there."""
@@ -46,8 +60,8 @@ class FakeGpus:
         return self.machine.memory_free(i)
 
     def close(self):
-        self.sleeper.kill()
-        self.sleeper.wait()
+        for i in list(self.occupiers):
+            self.free(i)
 
 
 class RealGpus:
@@ -88,6 +102,17 @@ class RealGpus:
         p = self.occupiers.pop(i)
         p.send_signal(signal.SIGKILL)
         p.wait()
+
+    # A hidden occupier: the waiter runs in a PID namespace of its own, where the occupier (in
+    # ours) is not visible, so only its memory shows (as with another container's process).
+    def occupy_hidden(self, i):
+        self.occupy(i)
+
+    def free_hidden(self, i):
+        self.free(i)
+
+    def hidden_runner(self):
+        return ["unshare", "--pid", "--fork", "--mount-proc"]
 
     def holder_memory(self, i, pid):
         for p in self.nvml.nvmlDeviceGetComputeRunningProcesses(self.handles[i]):
@@ -134,6 +159,14 @@ def run_time_seconds(pid):
         return int(pathlib.Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
     except (OSError, ValueError, IndexError):
         return cpu_seconds(pid)
+
+
+def pss_kib(pid):
+    """Proportional set size: shared pages split among the processes that map them."""
+    for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return None
 
 
 def rss_kib(pid, field="VmRSS"):

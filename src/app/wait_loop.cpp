@@ -36,7 +36,7 @@ WaitLoop::WaitLoop(GpuDriver& driver, const LockDirectory& locks, SignalCatcher&
       held_(held),
       request_(std::move(request)),
       queue_dir_(queue_path(locks)),
-      watch_({locks.path()}) {}
+      wakeups_(signals, locks.path(), WakeTimes{.poll = request_.poll}) {}
 
 std::set<unsigned> WaitLoop::own_pids() const {
     std::set<unsigned> pids;
@@ -93,21 +93,32 @@ std::string WaitLoop::busy_text(const GpuIdentity& gpu, const Look& l) {
     return fmt::format("GPU {} {}", gpu.index, reason);
 }
 
+bool WaitLoop::has_event(const Look& l) {
+    auto pids = occupiers(l.status, request_.rule, own_pids());
+    return pids && wakeups_.watch(*pids);
+}
+
 std::vector<std::string> WaitLoop::ready_gpus(TimePoint now, WaitView& view) {
     std::vector<std::string> ready;
+    // Events suffice while every candidate is busy only with processes whose exit we can watch;
+    // anything else (held GPUs, free ones, counting --idle-for) needs looking every poll.
+    bool events = held_.size() == 0;
     for (const GpuIdentity& gpu : request_.candidates) {
         Look l = look(gpu);
         bool ours = held_.contains(gpu.uuid);
         idle_.observe(gpu.uuid, l.judgement.available, now);
         if (!l.judgement.available) {
             view.busy.push_back(busy_text(gpu, l));
+            events = events && has_event(l);
             if (ours) {
                 reporter_.info(fmt::format("giving up GPU {}: {}", gpu.index, l.judgement.reason));
                 held_.give_up(gpu.uuid);
             }
-        } else if (ours) {
             continue;
-        } else if (auto r = refused_.find(gpu.uuid); r != refused_.end() && r->second > now) {
+        }
+        events = false;
+        if (ours) continue;
+        if (auto r = refused_.find(gpu.uuid); r != refused_.end() && r->second > now) {
             view.busy.push_back(fmt::format("GPU {} could not be held", gpu.index));
         } else if (idle_.ready(gpu.uuid, request_.idle_for, now)) {
             ready.push_back(gpu.uuid);
@@ -117,6 +128,8 @@ std::vector<std::string> WaitLoop::ready_gpus(TimePoint now, WaitView& view) {
                                     format_duration(request_.idle_for));
         }
     }
+    wakeups_.forget_unseen();
+    mode_ = events ? WaitMode::events : WaitMode::poll;
     return ready;
 }
 
@@ -212,10 +225,19 @@ void WaitLoop::check_holds() {
 
 void WaitLoop::round(TimePoint now, WaitView& view) {
     check_holds();
+    std::vector<Contender> ahead = contenders_ahead();
+    if (held_.size() == 0 && out_of_reach(ahead, uuids_of(request_.candidates), request_.count)) {
+        // Whatever the GPUs show, waiters ahead take all this one could use: only the queue or
+        // the locks changing can help, and the driver need not stay loaded meanwhile.
+        mode_ = WaitMode::queue;
+        view.note = fmt::format("{} waiter(s) ahead want every GPU this one could use",
+                                ahead.size());
+        driver_.unload();
+        return;
+    }
     std::vector<std::string> ready = ready_gpus(now, view);
     if (held_.size() >= request_.count) return;
     if (ready.empty() && held_.size() == 0) return;  // nothing to share out, nothing to give back
-    std::vector<Contender> ahead = contenders_ahead();
     bool gather = may_gather(ahead, uuids_of(request_.candidates));
     if (!gather && held_.size() > 0) {
         // Part of what we need, while an earlier waiter competes for it: give it back, or the
@@ -233,11 +255,9 @@ void WaitLoop::round(TimePoint now, WaitView& view) {
 }
 
 void WaitLoop::sleep_until_next_round(Duration timeout) {
-    std::vector<int> fds;
-    if (watch_.fd() >= 0) fds.push_back(watch_.fd());
-    if (held_.reply_fd() >= 0) fds.push_back(held_.reply_fd());
-    (void)signals_.sleep(timeout, fds);
-    watch_.drain();
+    std::vector<NativeHandle> extra;
+    if (held_.reply_fd() >= 0) extra.push_back(held_.reply_fd());
+    wakeups_.sleep(timeout, std::move(extra));
 }
 
 std::optional<WaitOutcome> WaitLoop::pause(TimePoint start, Duration sleep_for) {
@@ -277,7 +297,7 @@ WaitOutcome WaitLoop::run() {
             view.note = fmt::format("holding {} of {}", held_.size(), request_.count);
         }
         reporter_.waiting(view);
-        next_look = now + request_.poll;
+        next_look = now + wakeups_.next_sleep(mode_, now);
         if (auto end = pause(start, next_look - std::chrono::steady_clock::now())) return *end;
     }
 }

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "app/held_gpus.hpp"
+#include "app/wakeups.hpp"
 #include "driver/gpu.hpp"
-#include "lock/directory_watch.hpp"
 #include "lock/gpu_lock.hpp"
 #include "policy/availability.hpp"
 #include "policy/fair_share.hpp"
@@ -52,6 +52,8 @@ private:
     [[nodiscard]] Look look(const GpuIdentity& gpu);
     void round(TimePoint now, WaitView& view);
     [[nodiscard]] std::vector<std::string> ready_gpus(TimePoint now, WaitView& view);
+    /// Whether a busy GPU's state can only change when processes we watch end.
+    [[nodiscard]] bool has_event(const Look& l);
     [[nodiscard]] std::vector<Contender> contenders_ahead();
     void take(const std::vector<std::string>& allowed, bool gather, WaitView& view);
     void check_holds();
@@ -74,7 +76,8 @@ private:
     IdleTracker idle_;
     std::string queue_dir_;
     std::unique_ptr<QueueTicket> ticket_;
-    DirectoryWatch watch_;
+    Wakeups wakeups_;
+    WaitMode mode_ = WaitMode::poll;
     struct ProcessCache {
         std::optional<std::uint64_t> used;  // memory use when the list was read
         std::optional<std::vector<GpuProcess>> processes;

@@ -71,6 +71,9 @@ public:
     [[nodiscard]] virtual GpuStatus probe(const GpuIdentity& gpu, GpuQuery query) = 0;
     /// "driver 580.159.04, NVML 13.580.159.04", for --version and -v.
     [[nodiscard]] virtual std::string version() = 0;
+    /// Gives back what a loaded driver costs (a waiter deep in the queue needs none of it); the
+    /// next call loads it again.
+    virtual void unload() {}
 };
 
 }  // namespace gw

@@ -85,6 +85,11 @@ void add_process(std::vector<GpuProcess>& out, unsigned pid, unsigned long long 
 }  // namespace
 
 Nvml::Nvml() : api_(std::make_unique<Api>()) {
+    load();
+}
+
+void Nvml::load() {
+    *api_ = Api{};
     library_ =
         std::make_unique<DynamicLibrary>(driver_library_path(DriverLibrary::nvml), kLoadHint);
     Api& a = *api_;
@@ -117,7 +122,33 @@ Nvml::Nvml() : api_(std::make_unique<Api>()) {
 }
 
 Nvml::~Nvml() {
-    if (api_->shutdown != nullptr) api_->shutdown();
+    if (library_ && api_->shutdown != nullptr) api_->shutdown();
+}
+
+void Nvml::unload() {
+    if (!library_) return;
+    api_->shutdown();
+    library_.reset();  // the library's pages, threads and heap go with it
+    handles_.clear();
+}
+
+void Nvml::reload_if_unloaded() {
+    if (library_) return;
+    load();
+    // The same GPUs under the same indices, or none: a GPU that vanished or changed meanwhile
+    // is "not opened" from now on.
+    unsigned count = 0;
+    if (api_->count(&count) != NVML_SUCCESS) count = 0;
+    handles_.assign(uuids_.size(), nullptr);
+    for (unsigned i = 0; i < count && i < uuids_.size(); ++i) {
+        nvmlDevice_t dev = nullptr;
+        std::array<char, NVML_UUID_BUFFER_SIZE> uuid{};
+        if (api_->handle_by_index(i, &dev) == NVML_SUCCESS &&
+            api_->uuid(dev, uuid.data(), NVML_UUID_BUFFER_SIZE) == NVML_SUCCESS &&
+            uuids_[i] == uuid.data()) {
+            handles_[i] = dev;
+        }
+    }
 }
 
 std::string Nvml::failure(const char* call, nvmlReturn_t rc) const {
@@ -130,12 +161,14 @@ nvmlDevice_t Nvml::handle(unsigned index) {
 }
 
 GpuInventory Nvml::inventory() {
+    reload_if_unloaded();
     GpuInventory result;
     unsigned count = 0;
     if (nvmlReturn_t rc = api_->count(&count); rc != NVML_SUCCESS) {
         throw Error(failure("nvmlDeviceGetCount_v2", rc), "does nvidia-smi list the GPUs?");
     }
     handles_.assign(count, nullptr);
+    uuids_.assign(count, {});
     for (unsigned i = 0; i < count; ++i) {
         nvmlDevice_t dev = nullptr;
         GpuIdentity id;
@@ -155,6 +188,7 @@ GpuInventory Nvml::inventory() {
             continue;
         }
         handles_[i] = dev;
+        uuids_[i] = uuid.data();
         id.uuid = uuid.data();
         id.name = name.data();
         pci.busId[sizeof(pci.busId) - 1] = '\0';
@@ -166,6 +200,12 @@ GpuInventory Nvml::inventory() {
 
 GpuStatus Nvml::probe(const GpuIdentity& gpu, GpuQuery query) {
     GpuStatus status;
+    try {
+        reload_if_unloaded();
+    } catch (const Error& e) {
+        status.error = e.what();
+        return status;
+    }
     nvmlDevice_t dev = handle(gpu.index);
     if (dev == nullptr) {
         status.error = "not opened";
@@ -282,6 +322,7 @@ std::string Nvml::read_process_list(nvmlDevice_t dev, int kind, std::vector<GpuP
 }
 
 std::string Nvml::version() {
+    reload_if_unloaded();
     std::array<char, NVML_VERSION_BUFFER_SIZE> driver{}, nvml{};
     if (api_->driver_version == nullptr ||
         api_->driver_version(driver.data(), NVML_VERSION_BUFFER_SIZE) != NVML_SUCCESS)

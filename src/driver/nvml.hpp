@@ -22,10 +22,13 @@ public:
     [[nodiscard]] GpuInventory inventory() override;
     [[nodiscard]] GpuStatus probe(const GpuIdentity& gpu, GpuQuery query) override;
     [[nodiscard]] std::string version() override;
-
+    /// Shuts NVML down and unloads the library; the next call loads it again (~25 ms).
+    void unload() override;
 
 private:
     struct Api;
+    void load();
+    void reload_if_unloaded();
     [[nodiscard]] std::string failure(const char* call, nvmlReturn_t rc) const;
     [[nodiscard]] nvmlDevice_t handle(unsigned index);
     [[nodiscard]] std::string read_memory(nvmlDevice_t dev, GpuStatus& out);
@@ -36,6 +39,7 @@ private:
     std::unique_ptr<DynamicLibrary> library_;
     std::unique_ptr<Api> api_;
     std::vector<nvmlDevice_t> handles_;  // by NVML index, filled by inventory()
+    std::vector<std::string> uuids_;     // by NVML index: the GPUs the handles must be
 };
 
 }  // namespace gw

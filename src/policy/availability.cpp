@@ -71,4 +71,32 @@ Judgement judge(const GpuStatus& status, const AvailabilityRule& rule,
     return Judgement{true, {}};
 }
 
+std::optional<std::vector<unsigned>> occupiers(const GpuStatus& status,
+                                               const AvailabilityRule& rule,
+                                               const std::set<unsigned>& own_pids) {
+    if (rule.sharing() || rule.max_utilization || !status.error.empty() || !status.memory ||
+        !status.processes) {
+        return std::nullopt;
+    }
+    std::vector<unsigned> foreign;
+    GpuStatus without = status;
+    without.processes.emplace();
+    std::uint64_t theirs = 0;
+    bool unknown = false;  // some process's memory is not reported: count all used as theirs
+    for (const GpuProcess& p : *status.processes) {
+        if (own_pids.contains(p.pid)) {
+            without.processes->push_back(p);
+            continue;
+        }
+        foreign.push_back(p.pid);
+        theirs += p.used_memory.value_or(0);
+        unknown = unknown || !p.used_memory;
+    }
+    if (foreign.empty()) return std::nullopt;
+    std::uint64_t& used = without.memory->used;
+    used = unknown ? own_memory(status, own_pids) : (used > theirs ? used - theirs : 0);
+    if (!judge(without, rule, own_pids).available) return std::nullopt;
+    return foreign;
+}
+
 }  // namespace gw

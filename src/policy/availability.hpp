@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/units.hpp"
 #include "driver/gpu.hpp"
@@ -41,5 +42,13 @@ struct Judgement {
 /// their memory does not count as used.
 [[nodiscard]] Judgement judge(const GpuStatus& status, const AvailabilityRule& rule,
                               const std::set<unsigned>& own_pids);
+
+/// The foreign processes whose exit alone would make a GPU judged busy available: the event to
+/// wait for instead of looking again and again. nullopt when the busy state is not explained by
+/// the processes listed (memory used by processes not shown, an error), or when the rule is one
+/// that can change without any process ending (sharing mode, --max-util).
+[[nodiscard]] std::optional<std::vector<unsigned>> occupiers(const GpuStatus& status,
+                                                             const AvailabilityRule& rule,
+                                                             const std::set<unsigned>& own_pids);
 
 }  // namespace gw

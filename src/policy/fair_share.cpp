@@ -29,4 +29,9 @@ bool may_gather(const std::vector<Contender>& ahead, const std::vector<std::stri
     });
 }
 
+bool out_of_reach(const std::vector<Contender>& ahead,
+                  const std::vector<std::string>& our_candidates, unsigned count) {
+    return share_for(ahead, our_candidates).size() < count;
+}
+
 }  // namespace gw

@@ -33,4 +33,9 @@ struct Contender {
 [[nodiscard]] bool may_gather(const std::vector<Contender>& ahead,
                               const std::vector<std::string>& our_candidates);
 
+/// Whether `ahead` would take every GPU we could use even if all of them were free now: then no
+/// look at a GPU can change what we get, only a change in the queue or the locks can.
+[[nodiscard]] bool out_of_reach(const std::vector<Contender>& ahead,
+                                const std::vector<std::string>& our_candidates, unsigned count);
+
 }  // namespace gw

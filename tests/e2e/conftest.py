@@ -248,15 +248,25 @@ class Harness:
         self.machine = FakeMachine.standard(self._machine_dir, count=count, **global_fields)
         return self.machine
 
-    def occupy(self, gpu: int, used_memory: int | None = GiB, type: str = "compute") -> int:  # noqa: A002
+    def occupy(self, gpu: int, used_memory: int | None = GiB, type: str = "compute",  # noqa: A002
+               vanishes: bool = False) -> int:
         """Puts a foreign process (a real, live `sleep` that is no child of gpu-waiter) on GPU
-        `gpu`, as NVML would list it; returns its pid."""
+        `gpu`, as NVML would list it; returns its pid. `vanishes`: the driver stops listing it
+        when it dies (as a real driver does), instead of when the test releases it."""
         proc = subprocess.Popen(["sleep", "600"], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         self._foreign.append(proc)
-        self.machine.add_process(gpu, proc.pid, used_memory=used_memory, type=type)
+        self.machine.add_process(gpu, proc.pid, used_memory=used_memory, type=type,
+                                 cuda=vanishes)
         return proc.pid
+
+    def end_occupier(self, pid: int) -> None:
+        """Kills the foreign process `pid` and reaps it."""
+        for proc in self._foreign:
+            if proc.pid == pid:
+                proc.kill()
+                proc.wait()
 
     def release(self, gpu: int, pid: int) -> None:
         """Takes the foreign process `pid` off GPU `gpu` (the process itself lives on)."""

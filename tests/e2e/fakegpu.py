@@ -211,8 +211,11 @@ class FakeMachine:
         self.update(lambda state: state["gpus"][i].update(copy.deepcopy(fields)))
 
     def add_process(self, i: int, pid: int, used_memory: int | None = GiB,
-                    type: str = "compute") -> None:  # noqa: A002 - the state file's field name
+                    type: str = "compute", cuda: bool = False) -> None:  # noqa: A002
+        """`cuda`: the entry goes when the process dies, as a real driver's does."""
         entry = {"pid": pid, "used_memory": used_memory, "type": type}
+        if cuda:
+            entry["cuda"] = True
         self.update(lambda state: state["gpus"][i].setdefault("processes", []).append(entry))
 
     def remove_process(self, i: int, pid: int) -> None:

@@ -235,3 +235,44 @@ TEST(NeedsProcesses, NotAfterAnErrorOrWithoutMemory) {
 }
 
 }  // namespace
+
+namespace {
+
+using Pids = std::vector<unsigned>;
+
+TEST(Occupiers, ProcessesWhoseExitFreesTheGpu) {
+    auto pids = gw::occupiers(gpu(2 * kGiB, {{4242, kGiB}, {4243, kGiB}}), exclusive(), kNoOwn);
+    ASSERT_TRUE(pids.has_value());
+    EXPECT_EQ(*pids, (Pids{4242, 4243}));
+}
+
+TEST(Occupiers, OwnHolderIsNoOccupier) {
+    auto pids = gw::occupiers(gpu(2 * kGiB, {{7, kGiB}, {4242, kGiB}}), exclusive(), {7});
+    ASSERT_TRUE(pids.has_value());
+    EXPECT_EQ(*pids, (Pids{4242}));
+}
+
+TEST(Occupiers, MemoryOfProcessesNotShownLeavesNoEvent) {
+    // 5 GiB used, 1 GiB by the one process listed: someone the driver hides uses the rest.
+    EXPECT_FALSE(gw::occupiers(gpu(5 * kGiB, {{4242, kGiB}}), exclusive(), kNoOwn).has_value());
+    EXPECT_FALSE(gw::occupiers(gpu(5 * kGiB, {}), exclusive(), kNoOwn).has_value());
+}
+
+TEST(Occupiers, UnknownProcessMemoryIsTakenAsTheirs) {
+    auto pids = gw::occupiers(gpu(5 * kGiB, {{4242, std::nullopt}}), exclusive(), kNoOwn);
+    ASSERT_TRUE(pids.has_value());
+    EXPECT_EQ(*pids, (Pids{4242}));
+}
+
+TEST(Occupiers, RulesThatChangeWithoutAnExitLeaveNoEvent) {
+    gw::GpuStatus busy = gpu(2 * kGiB, {{4242, 2 * kGiB}});
+    EXPECT_FALSE(gw::occupiers(busy, sharing_bytes(79 * kGiB), kNoOwn).has_value());
+    gw::AvailabilityRule util;
+    util.max_utilization = 10;
+    EXPECT_FALSE(gw::occupiers(busy, util, kNoOwn).has_value());
+    gw::GpuStatus broken = busy;
+    broken.error = "GPU is lost";
+    EXPECT_FALSE(gw::occupiers(broken, exclusive(), kNoOwn).has_value());
+}
+
+}  // namespace

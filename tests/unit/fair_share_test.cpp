@@ -104,3 +104,22 @@ TEST(MayGather, OneOverlapAmongSeveralIsEnoughToRefuse) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(OutOfReach, EarlierWaitersWantingEveryCandidate) {
+    std::vector<gw::Contender> ahead{wants(1, {"GPU-0"})};
+    EXPECT_TRUE(gw::out_of_reach(ahead, {"GPU-0"}, 1));
+    EXPECT_FALSE(gw::out_of_reach(ahead, {"GPU-0", "GPU-1"}, 1));
+    EXPECT_TRUE(gw::out_of_reach(ahead, {"GPU-0", "GPU-1"}, 2));
+    EXPECT_FALSE(gw::out_of_reach({}, {"GPU-0"}, 1));
+}
+
+TEST(OutOfReach, WhatAnEarlierWaiterHoldsReducesWhatItTakes) {
+    // It has one of its two already: of four free, it takes one more, leaving us three.
+    std::vector<gw::Contender> ahead{wants(2, kFour, 1)};
+    EXPECT_FALSE(gw::out_of_reach(ahead, kFour, 3));
+    EXPECT_TRUE(gw::out_of_reach({wants(4, kFour)}, kFour, 1));
+}
+
+}  // namespace

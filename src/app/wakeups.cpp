@@ -1,0 +1,53 @@
+#include "app/wakeups.hpp"
+
+#include <algorithm>
+
+namespace gw {
+namespace {
+
+/// More processes than this on busy GPUs: poll rather than hold a handle for each (Windows waits
+/// on at most 64 objects at once).
+constexpr std::size_t kMaxWatched = 32;
+
+}  // namespace
+
+Wakeups::Wakeups(SignalCatcher& signals, const std::string& lock_dir, WakeTimes times)
+    : signals_(signals), times_(times), directory_({lock_dir}) {}
+
+bool Wakeups::watch(const std::vector<unsigned>& pids) {
+    bool all = true;
+    for (unsigned pid : pids) {
+        seen_.insert(static_cast<long>(pid));
+        bool room = exits_.watching(pid) || exits_.handles().size() < kMaxWatched;
+        all = room && exits_.watch(static_cast<long>(pid)) && all;
+    }
+    return all;
+}
+
+void Wakeups::forget_unseen() {
+    exits_.keep_only(seen_);
+    seen_.clear();
+}
+
+Duration Wakeups::next_sleep(WaitMode mode, std::chrono::steady_clock::time_point now) const {
+    Duration d = times_.poll;
+    if (mode == WaitMode::events) d = times_.poll * times_.events_safety_polls;
+    // Without notification of the directory, moving up in the queue is seen only by looking.
+    if (mode == WaitMode::queue && directory_.fd() != kNoHandle) {
+        d = times_.poll * times_.queue_safety_polls;
+    }
+    if (now < burst_until_) d = std::min(d, times_.burst_step);
+    return d;
+}
+
+void Wakeups::sleep(Duration duration, std::vector<NativeHandle> extra) {
+    if (directory_.fd() != kNoHandle) extra.push_back(directory_.fd());
+    for (NativeHandle h : exits_.handles()) extra.push_back(h);
+    (void)signals_.sleep(duration, extra);
+    directory_.drain();
+    if (!exits_.take_exited().empty()) {
+        burst_until_ = std::chrono::steady_clock::now() + times_.burst;
+    }
+}
+
+}  // namespace gw

@@ -1,0 +1,64 @@
+// When a waiter looks at the GPUs again. Looking costs driver calls; so a waiter looks only when
+// something that can change its decision may have happened:
+// - `poll`: every --poll, when the busy state has no event to wait for (a process the driver does
+//   not show, sharing mode, --max-util, --idle-for counting, GPUs being gathered);
+// - `events`: when every busy candidate is busy only with processes whose exit the kernel reports
+//   (then at that exit, with a short burst of looks while the driver tears the context down, and
+//   otherwise a slow safety look);
+// - `queue`: when waiters ahead want every GPU this one could use (then only when the queue or a
+//   lock changes, and a rare safety look);
+// and always at once when another gpu-waiter lets a GPU go or leaves the queue, or on a signal.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/units.hpp"
+#include "lock/directory_watch.hpp"
+#include "process/exit_watch.hpp"
+#include "process/signals.hpp"
+
+namespace gw {
+
+enum class WaitMode { poll, events, queue };
+
+/// How long each mode sleeps at most, and the burst after an occupier's exit. The safety looks
+/// scale with --poll: they catch what no event reports (a process that gives its GPU up without
+/// exiting, a queue change on a system without directory notification).
+struct WakeTimes {
+    Duration poll{std::chrono::milliseconds(500)};
+    int events_safety_polls = 10;
+    int queue_safety_polls = 20;
+    Duration burst{std::chrono::seconds(2)};  // the driver lists a process for a while after exit
+    Duration burst_step{std::chrono::milliseconds(20)};
+};
+
+class Wakeups {
+public:
+    /// Watches `lock_dir` for released locks and shorter queues.
+    Wakeups(SignalCatcher& signals, const std::string& lock_dir, WakeTimes times);
+
+    /// Watches the exit of the processes keeping one GPU busy; false when one of them cannot be
+    /// watched (then that GPU needs polling).
+    [[nodiscard]] bool watch(const std::vector<unsigned>& pids);
+    /// Forgets the processes not passed to watch() since the last call (they left their GPU).
+    void forget_unseen();
+
+    /// How long the next sleep may last in `mode`.
+    [[nodiscard]] Duration next_sleep(WaitMode mode, std::chrono::steady_clock::time_point now) const;
+    /// Sleeps up to `duration`, waking early on an occupier's exit, the lock directory changing,
+    /// one of `extra` becoming readable, or a signal. An exit starts a burst of quick looks.
+    void sleep(Duration duration, std::vector<NativeHandle> extra);
+
+private:
+    SignalCatcher& signals_;
+    WakeTimes times_;
+    DirectoryWatch directory_;
+    ExitWatch exits_;
+    std::set<long> seen_;  // occupiers passed to watch() since the last forget_unseen()
+    std::chrono::steady_clock::time_point burst_until_{};
+};
+
+}  // namespace gw
