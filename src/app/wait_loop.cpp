@@ -139,12 +139,14 @@ std::vector<Contender> WaitLoop::contenders_ahead() {
     for (const GpuIdentity& gpu : request_.candidates) {
         if (auto owner = GpuLock::holder(locks_, gpu.uuid)) ++locked_by[owner->pid];
     }
+    nearest_ahead_ = 0;
     for (const QueueEntry& e : read_queue(queue_dir_).waiters) {
         if (e.number >= ticket_->entry().number) break;
         // A stopped waiter (Ctrl-Z) would keep GPUs idle for as long as it is stopped: pass it
         // over; it keeps its place for when it is continued.
         if (!ticket_->is_ahead(e) || e.stopped) continue;
         ahead.push_back(Contender{e.count, e.candidates, locked_by[e.pid]});
+        nearest_ahead_ = e.pid;
     }
     return ahead;
 }
@@ -229,7 +231,13 @@ void WaitLoop::round(TimePoint now, WaitView& view) {
     if (held_.size() == 0 && out_of_reach(ahead, uuids_of(request_.candidates), request_.count)) {
         // Whatever the GPUs show, waiters ahead take all this one could use: only the queue or
         // the locks changing can help, and the driver need not stay loaded meanwhile.
-        mode_ = WaitMode::queue;
+        // A waiter ahead killed outright leaves no trace in the directory until someone reads
+        // the queue: the one right behind it watches it. Near the front, a waiter ahead being
+        // stopped (which no event reports) must be noticed too.
+        bool near_front = ahead.size() <= request_.candidates.size();
+        bool watched = wakeups_.watch({static_cast<unsigned>(nearest_ahead_)});
+        wakeups_.forget_unseen();
+        mode_ = near_front || !watched ? WaitMode::queue_front : WaitMode::queue;
         view.note = fmt::format("{} waiter(s) ahead want every GPU this one could use",
                                 ahead.size());
         driver_.unload();

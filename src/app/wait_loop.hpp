@@ -78,6 +78,7 @@ private:
     std::unique_ptr<QueueTicket> ticket_;
     Wakeups wakeups_;
     WaitMode mode_ = WaitMode::poll;
+    long nearest_ahead_ = 0;  // the pid of the last waiter ahead of us, from contenders_ahead
     struct ProcessCache {
         std::optional<std::uint64_t> used;  // memory use when the list was read
         std::optional<std::vector<GpuProcess>> processes;

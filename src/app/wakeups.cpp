@@ -30,11 +30,14 @@ void Wakeups::forget_unseen() {
 }
 
 Duration Wakeups::next_sleep(WaitMode mode, std::chrono::steady_clock::time_point now) const {
+    mode_ = mode;
     Duration d = times_.poll;
-    if (mode == WaitMode::events) d = times_.poll * times_.events_safety_polls;
     // Without notification of the directory, moving up in the queue is seen only by looking.
-    if (mode == WaitMode::queue && directory_.fd() != kNoHandle) {
-        d = times_.poll * times_.queue_safety_polls;
+    bool notified = directory_.fd() != kNoHandle;
+    if (mode == WaitMode::events) d = times_.poll * times_.events_safety_polls;
+    if (mode == WaitMode::queue_front && notified) d = times_.poll * times_.queue_safety_polls;
+    if (mode == WaitMode::queue && notified) {
+        d = std::max(times_.poll * times_.queue_safety_polls, times_.queue_back_safety);
     }
     if (now < burst_until_) d = std::min(d, times_.burst_step);
     return d;
@@ -45,7 +48,7 @@ void Wakeups::sleep(Duration duration, std::vector<NativeHandle> extra) {
     for (NativeHandle h : exits_.handles()) extra.push_back(h);
     (void)signals_.sleep(duration, extra);
     directory_.drain();
-    if (!exits_.take_exited().empty()) {
+    if (!exits_.take_exited().empty() && mode_ == WaitMode::events) {
         burst_until_ = std::chrono::steady_clock::now() + times_.burst;
     }
 }

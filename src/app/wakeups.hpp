@@ -6,7 +6,8 @@
 //   (then at that exit, with a short burst of looks while the driver tears the context down, and
 //   otherwise a slow safety look);
 // - `queue`: when waiters ahead want every GPU this one could use (then only when the queue or a
-//   lock changes, and a rare safety look);
+//   lock changes or the waiter right ahead exits, and a safety look: every 20 polls near the
+//   front of the queue, where a stopped waiter ahead must be noticed, rarely further back);
 // and always at once when another gpu-waiter lets a GPU go or leaves the queue, or on a signal.
 #pragma once
 
@@ -22,15 +23,21 @@
 
 namespace gw {
 
-enum class WaitMode { poll, events, queue };
+enum class WaitMode {
+    poll,         // look every --poll
+    events,       // wait for an occupier's exit, safety look every events_safety_polls
+    queue_front,  // out of reach near the front: safety look every queue_safety_polls
+    queue,        // out of reach further back: the directory and the waiter ahead say enough
+};
 
 /// How long each mode sleeps at most, and the burst after an occupier's exit. The safety looks
 /// scale with --poll: they catch what no event reports (a process that gives its GPU up without
 /// exiting, a queue change on a system without directory notification).
 struct WakeTimes {
     Duration poll{std::chrono::milliseconds(500)};
-    int events_safety_polls = 10;
+    int events_safety_polls = 20;
     int queue_safety_polls = 20;
+    Duration queue_back_safety{std::chrono::minutes(10)};
     Duration burst{std::chrono::seconds(2)};  // the driver lists a process for a while after exit
     Duration burst_step{std::chrono::milliseconds(20)};
 };
@@ -59,6 +66,7 @@ private:
     ExitWatch exits_;
     std::set<long> seen_;  // occupiers passed to watch() since the last forget_unseen()
     std::chrono::steady_clock::time_point burst_until_{};
+    mutable WaitMode mode_ = WaitMode::poll;  // of the coming sleep: only occupiers start bursts
 };
 
 }  // namespace gw

@@ -3,11 +3,24 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "process/process_table.hpp"
 
 namespace gw {
 
+std::string lookup_user_name(uid_t uid);
+
 std::string user_name(uid_t uid) {
+    // Asked for every ticket and process a waiter reads; the user database does not change
+    // under a waiter often enough to read it each time.
+    static std::map<uid_t, std::string> known;
+    if (auto it = known.find(uid); it != known.end()) return it->second;
+    if (known.size() > 1024) known.clear();
+    return known[uid] = lookup_user_name(uid);
+}
+
+std::string lookup_user_name(uid_t uid) {
     struct passwd pw {};
     struct passwd* result = nullptr;
     char buf[1024];

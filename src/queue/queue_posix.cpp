@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -86,6 +89,21 @@ std::string not_a_waiter(long pid, uid_t uid, QueueEntry& entry) {
     return {};
 }
 
+/// Who holds a ticket's lock, looked up once per ticket: /proc/locks lists every lock of the
+/// system, and a ticket keeps its holder for life. Keyed by inode and change time, so that a new
+/// ticket on a reused inode is looked up afresh.
+std::optional<long> cached_flock_holder(const struct stat& st) {
+    using Key = std::tuple<dev_t, ino_t, time_t>;
+    static std::map<Key, std::optional<long>> cache;
+    Key key{st.st_dev, st.st_ino, st.st_ctime};
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    if (cache.size() > 4096) cache.clear();
+    auto holder = flock_holder(static_cast<std::uint64_t>(st.st_dev),
+                               static_cast<std::uint64_t>(st.st_ino));
+    if (holder) cache.emplace(key, holder);  // a holder not shown yet may show up later
+    return holder;
+}
+
 }  // namespace
 
 std::vector<std::string> ticket_names(const std::string& queue) {
@@ -120,8 +138,7 @@ TicketRead read_ticket(const std::string& queue, const std::string& name, QueueE
     entry.user = user_name(st.st_uid);
     // The kernel knows who holds the ticket's lock. A holder it does not show lives in another
     // PID namespace (a container); where it cannot say, the pid the ticket names is checked.
-    auto locker = flock_holder(static_cast<std::uint64_t>(st.st_dev),
-                               static_cast<std::uint64_t>(st.st_ino));
+    auto locker = cached_flock_holder(st);
     holder = locker.value_or(flock_holders_listed() ? -entry.pid : entry.pid);
     if (locker || !flock_holders_listed()) why = not_a_waiter(holder, st.st_uid, entry);
     return why.empty() ? TicketRead::waiter : TicketRead::foreign;

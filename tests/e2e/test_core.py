@@ -23,7 +23,7 @@ POLL = 0.2          # --poll of the timing tests, seconds
 def assert_clean_exit(gw: Harness) -> None:
     """After gpu-waiter has exited: no lock of the lock dir held, no holder or command left."""
     assert_no_lock_held(gw.lock_dir)
-    wait_for(lambda: not gw.own_processes(), 3.0,
+    wait_for(lambda: not gw.own_processes(), 15.0,
              lambda: f"processes left behind: {sorted(gw.own_processes())}")
 
 
@@ -476,9 +476,9 @@ def test_signal_while_waiting(gw: Harness, signo: int, scenario: str) -> None:
     assert w.ended >= sent
     assert not marker.exists(), "the command ran"
     assert_no_lock_held(gw.lock_dir)
-    wait_for(lambda: not any(pid_alive(p) for p in children), 3.0,
+    wait_for(lambda: not any(pid_alive(p) for p in children), 15.0,
              lambda: f"children of gpu-waiter survived: {sorted(children)}")
-    wait_for(lambda: not gw.own_processes(), 3.0,
+    wait_for(lambda: not gw.own_processes(), 15.0,
              lambda: f"processes left behind: {sorted(gw.own_processes())}")
     for i in range(2):
         left = {p["pid"] for p in m.processes(i)} - foreign

@@ -142,7 +142,7 @@ def test_hold_max_ends_the_hold_while_the_command_runs(gw: Harness) -> None:
     w = gw.start("-v", "--poll", POLL, "--hold-max", "1s", "-g", "0", "--", "sh", "-c",
                  'date +%s.%N > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 10', "sh", str(stamp))
     wait_for_hold(gw, 0, w)
-    wait_for(stamp.exists, 3.0, lambda: f"the command did not start\n{w.describe()}")
+    wait_for(stamp.exists, 15.0, lambda: f"the command did not start\n{w.describe()}")
     # Sample until the hold goes: the last sample that still saw it and the first that did not
     # bracket the moment it went.
     wait_for(lambda: not held(gw, 0, w), 15.0,
@@ -167,7 +167,7 @@ def test_no_hold_holds_nothing(gw: Harness) -> None:
     marker = gw.path("ran")
     w = gw.start("--poll", POLL, "--no-hold", "-g", "0", "--", "sh", "-c",
                  'echo ran > "$1"; sleep 1.5', "sh", str(marker))
-    wait_for(lambda: marker.exists() or w.poll() is not None, 5.0, "the command did not start")
+    wait_for(lambda: marker.exists() or w.poll() is not None, 15.0, "the command did not start")
     while w.poll() is None:
         assert not holder_pids(w.pid), "--no-hold started a holder"
         for i in range(gw.machine.count()):
@@ -219,15 +219,15 @@ def test_foreign_process_on_held_gpu_is_given_up(gw: Harness) -> None:
     env_file = gw.path("env.json")
     w = gw.start("--poll", POLL, "-n", "2", "--", *env_dump_command(env_file))
     wait_for_hold(gw, 0, w)
-    wait_for(lambda: gpu_locked(gw, 0), 2.0, "GPU 0 is held but not locked")
+    wait_for(lambda: gpu_locked(gw, 0), 15.0, "GPU 0 is held but not locked")
     time.sleep(0.3)
     assert w.poll() is None, w.describe()
 
     gw.occupy(0)  # someone else starts on GPU 0
-    wait_for(lambda: not held(gw, 0, w), 2.0,
+    wait_for(lambda: not held(gw, 0, w), 15.0,
              lambda: f"gpu-waiter kept holding GPU 0 after a foreign process appeared on it\n"
                      f"{describe_gpus(gw)}\n{w.describe()}")
-    wait_for(lambda: not gpu_locked(gw, 0), 2.0, "gpu-waiter kept GPU 0 locked after giving it up")
+    wait_for(lambda: not gpu_locked(gw, 0), 15.0, "gpu-waiter kept GPU 0 locked after giving it up")
     assert w.poll() is None, f"gpu-waiter should keep waiting\n{w.describe()}"
 
     gw.release(1, busy_b)
