@@ -93,7 +93,8 @@ void add_options(CLI::App& app, RawOptions& raw, Options& o, EnvLookup env) {
     app.add_option("--lock-dir", o.lock_dir,
                    fmt::format("lock directory shared by all waiters (GPU_WAITER_LOCK_DIR, {})",
                                default_lock_dir(env)));
-    app.add_option("--name", o.name, "the job's name (with --slurm: Slurm's job name)");
+    app.add_option("--name", o.name, "the job's name (with --slurm: Slurm's job name)")
+        ->type_name("NAME");
     app.add_flag("--slurm", raw.slurm,
                  "run COMMAND through Slurm's srun instead of on this machine "
                  "(GPU_WAITER_BACKEND=slurm)");
@@ -101,7 +102,8 @@ void add_options(CLI::App& app, RawOptions& raw, Options& o, EnvLookup env) {
     app.add_option("--slurm-arg", raw.slurm_arg,
                    "with --slurm: pass ARG to srun, e.g. --slurm-arg=--partition=gpu (repeatable)")
         ->each([&raw](const std::string& arg) { raw.slurm_args.push_back(arg); })
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->type_name("ARG");
     app.add_flag("--status", raw.status, "show GPUs, their users, lock holders and the queue");
     app.add_flag("--json", o.json, "with --status: one JSON document");
     app.add_flag("-q,--quiet", raw.quiet, "print errors only");
