@@ -18,8 +18,11 @@ namespace gw {
 namespace {
 
 /// srun's own gesture for "abort": two SIGINTs within a second. One alone only makes srun
-/// print the step's state. The pause keeps the two from merging into one pending signal.
+/// print the step's state. The pause keeps two from merging into one pending signal; a third
+/// covers a busy srun that merged the first two anyway (once aborting, another SIGINT only
+/// repeats the termination srun has begun).
 constexpr Duration kInterruptGap = std::chrono::milliseconds(200);
+constexpr int kInterrupts = 3;
 
 bool cancels(int signo) {
     return signo == SIGINT || signo == SIGTERM || signo == SIGHUP;
@@ -72,16 +75,19 @@ private:
         // A terminal's signal reached srun already: it is in our process group.
         if (s.from_terminal) return;
         if (s.number == SIGINT) {
-            interrupt_twice();
+            interrupt();
         } else {
             srun_.signal(s.number);  // SIGTERM, SIGHUP: srun ends the job; others go to the step
         }
     }
 
-    void interrupt_twice() {
+    void interrupt() {
         srun_.signal(SIGINT);
-        (void)signals_.sleep(kInterruptGap);
-        if (!srun_.poll()) srun_.signal(SIGINT);
+        for (int sent = 1; sent < kInterrupts; ++sent) {
+            (void)signals_.sleep(kInterruptGap);
+            if (srun_.poll()) return;
+            srun_.signal(SIGINT);
+        }
     }
 
     Child& srun_;

@@ -235,15 +235,17 @@ def test_sigterm_cancels_the_job(gw: Harness, slurm: Cluster) -> None:
              lambda: f"processes left: {sorted(gw.own_processes())}")
 
 
-def test_sigint_reaches_the_command_once(gw: Harness, slurm: Cluster) -> None:
-    started, got = gw.path("started"), gw.path("got")
-    script = (f'trap \'echo INT >> "{got}"; exit 3\' INT; touch "{started}"; '
-              'while :; do sleep 0.1; done')
+def test_sigint_aborts_the_job_once(gw: Harness, slurm: Cluster) -> None:
+    started = gw.path("started")
+    script = f'trap "exit 3" INT; touch "{started}"; while :; do sleep 0.1; done'
     w = gw.start("--slurm", "--name", "interrupted", "--", "sh", "-c", script, env=slurm.env(gw))
     wait_for(started.exists, DEADLINE, lambda: f"never started\n{w.describe()}")
     w.signal(signal.SIGINT)
-    assert w.wait(DEADLINE) == 3, w.describe()
-    assert got.read_text() == "INT\n"
+    rc = w.wait(DEADLINE)
+    # srun's abort: SIGINT to the command, then Slurm ends the step at once, so whether the
+    # command's own handler finishes first is a race; that srun aborted (and once) is not.
+    assert rc in (3, 128 + signal.SIGKILL), w.describe()
+    assert w.stderr.count("sending Ctrl-C") == 1, w.describe()
     wait_for(lambda: "interrupted" not in slurm.jobs(), DEADLINE, lambda: f"{slurm.jobs()}")
 
 
