@@ -5,10 +5,11 @@
 
 # Options that take a value in the next word (or after '=' for the long ones).
 _gpu_waiter_value_options='-n --count -g --gpus --min-free-memory --max-util --idle-for --poll
-    --timeout --hold-fraction --hold-max --visible-devices -I --lock-dir'
+    --timeout --hold-fraction --hold-max --visible-devices -I --lock-dir --name --slurm-arg'
 
 _gpu_waiter_options='-h --help -n --count -g --gpus --min-free-memory --max-util --idle-for --poll
-    --timeout --hold-fraction --hold-max --no-hold --visible-devices -I --lock-dir --status
+    --timeout --hold-fraction --hold-max --no-hold --visible-devices -I --lock-dir --name
+    --slurm --slurm-arg --status
     --json -q --quiet -v --verbose -V --version'
 
 # Whether a bundle of short options (without its '-') leaves its last option waiting for a value

@@ -8,7 +8,7 @@ function __gpu_waiter_command_tokens
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l with_value --count --gpus --min-free-memory --max-util --idle-for --poll --timeout \
-        --hold-fraction --hold-max --visible-devices --lock-dir
+        --hold-fraction --hold-max --visible-devices --lock-dir --name --slurm-arg
     set -l skip 0
     for i in (seq (count $tokens))
         if test $skip -eq 1
@@ -73,6 +73,9 @@ complete -c gpu-waiter $opts -l visible-devices -x -a 'index uuid' \
 complete -c gpu-waiter $opts -s I -x -d "Replace STR in the command's arguments with the CUDA numbers"
 complete -c gpu-waiter $opts -l lock-dir -x -a '(__fish_complete_directories)' \
     -d 'Lock directory shared by all waiters (/tmp/gpu-waiter)'
+complete -c gpu-waiter $opts -l name -x -d "The job's name (with --slurm: Slurm's job name)"
+complete -c gpu-waiter $opts -l slurm -d "Run COMMAND through Slurm's srun instead of on this machine"
+complete -c gpu-waiter $opts -l slurm-arg -x -d 'With --slurm: pass ARG to srun'
 complete -c gpu-waiter $opts -l status -d 'Show GPUs, their users, lock holders and the queue'
 complete -c gpu-waiter $opts -l json -d 'With --status: one JSON document'
 complete -c gpu-waiter $opts -s q -l quiet -d 'Print errors only'

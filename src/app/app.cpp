@@ -5,6 +5,7 @@
 #include "app/commands.hpp"
 #include "common/error.hpp"
 #include "hold/holder_server.hpp"
+#include "slurm/backend.hpp"
 
 namespace gw {
 
@@ -17,9 +18,11 @@ int run_app(int argc, const char* const* argv) {
         reporter = Reporter::for_stderr(options.verbosity);
         switch (options.mode) {
             case Mode::run:
-                return run_command(options, reporter);
+                return options.backend == Backend::slurm ? run_with_slurm(options, reporter)
+                                                         : run_command(options, reporter);
             case Mode::status:
-                return show_status(options, reporter);
+                return options.backend == Backend::slurm ? show_slurm_status(options, reporter)
+                                                         : show_status(options, reporter);
             case Mode::version:
                 return show_version();
             case Mode::holder:

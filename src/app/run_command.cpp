@@ -12,15 +12,25 @@
 #include "policy/candidates.hpp"
 #include "process/child.hpp"
 #include "process/process_table.hpp"
+#include "slurm/allocation.hpp"
 
 namespace gw {
 namespace {
 
-std::vector<GpuIdentity> candidates_of(const Options& o, const GpuInventory& inventory) {
+std::vector<GpuIdentity> candidates_of(const Options& o, const GpuInventory& inventory,
+                                       Reporter& reporter) {
     CandidateSource source = o.gpus.empty()            ? CandidateSource::all
                              : o.gpus_from_environment ? CandidateSource::environment
                                                        : CandidateSource::option;
     auto candidates = resolve_candidates(inventory, o.gpus, source);
+    if (o.slurm_allocation) {
+        AllocatedGpus allocated =
+            restrict_to_allocation(inventory, *o.slurm_allocation, std::move(candidates), source);
+        reporter.detail(fmt::format("inside Slurm job {}: only its GPUs: {}",
+                                    o.slurm_allocation->job_id, allocated.how));
+        candidates = std::move(allocated.gpus);
+        source = CandidateSource::option;  // a narrowed list, whatever named it
+    }
     if (candidates.size() < o.count) {
         throw Error(
             fmt::format(
@@ -58,7 +68,7 @@ int run_command(const Options& o, Reporter& reporter) {
     reporter.detail(nvml.version());
     LockOwner owner = owner_record(o);
     WaitRequest request{
-        candidates_of(o, inventory), o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
+        candidates_of(o, inventory, reporter), o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
     LockDirectory locks(o.lock_dir);
     HeldGpus held(signals, reporter, HoldSettings{o.hold, o.hold_fraction});
     WaitOutcome outcome = WaitLoop(nvml, locks, signals, reporter, held, std::move(request)).run();

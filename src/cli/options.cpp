@@ -1,8 +1,10 @@
 #include "cli/options.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -23,6 +25,9 @@ struct RawOptions {
     bool quiet = false, verbose = false, status = false, version = false, no_hold = false;
     bool holder = false;
     std::optional<std::string> replace;
+    bool slurm = false;
+    std::string slurm_arg;                // the last --slurm-arg (CLI11 needs a target)
+    std::vector<std::string> slurm_args;  // every --slurm-arg, in order
 };
 
 Duration to_duration(const std::string& text, const char* option) {
@@ -57,7 +62,9 @@ std::string usage_footer() {
            "and GPU_WAITER_UUIDS set. Exit status: the command's; 124 --timeout passed while\n"
            "waiting; 125 gpu-waiter failed; 126 COMMAND not executable; 127 COMMAND not found;\n"
            "128+N killed by (or, while waiting, received) signal N.\n"
-           "Environment: GPU_WAITER_LOCK_DIR, GPU_WAITER_NVML_LIBRARY, GPU_WAITER_CUDA_LIBRARY.";
+           "With --slurm, COMMAND runs through srun --gpus=N with the variables Slurm sets.\n"
+           "Environment: GPU_WAITER_LOCK_DIR, GPU_WAITER_NVML_LIBRARY, GPU_WAITER_CUDA_LIBRARY,\n"
+           "GPU_WAITER_BACKEND (local or slurm), GPU_WAITER_SLURM_ARGS.";
 }
 
 void add_options(CLI::App& app, RawOptions& raw, Options& o, EnvLookup env) {
@@ -87,6 +94,17 @@ void add_options(CLI::App& app, RawOptions& raw, Options& o, EnvLookup env) {
     app.add_option("--lock-dir", o.lock_dir,
                    fmt::format("lock directory shared by all waiters (GPU_WAITER_LOCK_DIR, {})",
                                default_lock_dir(env)));
+    app.add_option("--name", o.name, "the job's name (with --slurm: Slurm's job name)")
+        ->type_name("NAME");
+    app.add_flag("--slurm", raw.slurm,
+                 "run COMMAND through Slurm's srun instead of on this machine "
+                 "(GPU_WAITER_BACKEND=slurm)");
+    // Collected one by one: each occurrence is one srun argument, never split.
+    app.add_option("--slurm-arg", raw.slurm_arg,
+                   "with --slurm: pass ARG to srun, e.g. --slurm-arg=--partition=gpu (repeatable)")
+        ->each([&raw](const std::string& arg) { raw.slurm_args.push_back(arg); })
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->type_name("ARG");
     app.add_flag("--status", raw.status, "show GPUs, their users, lock holders and the queue");
     app.add_flag("--json", o.json, "with --status: one JSON document");
     app.add_flag("-q,--quiet", raw.quiet, "print errors only");
@@ -137,6 +155,73 @@ void convert(const RawOptions& raw, Options& o, EnvLookup env) {
                                 : Verbosity::normal;
 }
 
+/// Options that mean nothing when Slurm finds the GPUs and starts the command, and why.
+struct Refusal {
+    const char* option;
+    const char* reason;
+};
+constexpr std::array<Refusal, 11> kNotWithSlurm{{
+    {"--gpus", "Slurm chooses the GPUs"},
+    {"--min-free-memory", "Slurm gives whole GPUs, not a share of one"},
+    {"--max-util", "Slurm gives whole GPUs, not a share of one"},
+    {"--idle-for", "Slurm decides when the job starts"},
+    {"--poll", "Slurm decides when the job starts"},
+    {"--hold-fraction", "Slurm keeps the GPUs for the job: there is nothing to hold"},
+    {"--hold-max", "Slurm keeps the GPUs for the job: there is nothing to hold"},
+    {"--no-hold", "Slurm keeps the GPUs for the job: there is nothing to hold"},
+    {"--visible-devices", "Slurm sets CUDA_VISIBLE_DEVICES"},
+    {"--lock-dir", "Slurm, not a lock directory, keeps jobs apart"},
+    {"--json", "the status comes from sinfo and squeue, in their own format"},
+}};
+
+Backend backend_of(const RawOptions& raw, Mode mode, EnvLookup env) {
+    if (raw.slurm) return Backend::slurm;
+    // The holder serves a local run, whatever the environment it inherited says.
+    if (mode == Mode::holder || mode == Mode::version) return Backend::local;
+    std::string chosen = env("GPU_WAITER_BACKEND").value_or("");
+    if (chosen.empty() || chosen == "local") return Backend::local;
+    if (chosen == "slurm") return Backend::slurm;
+    throw Error(fmt::format("GPU_WAITER_BACKEND={}: not a backend", chosen),
+                "use local (the default) or slurm");
+}
+
+/// GPU_WAITER_SLURM_ARGS split at white space (no quoting), then each --slurm-arg.
+std::vector<std::string> slurm_args(const RawOptions& raw, EnvLookup env) {
+    std::vector<std::string> out;
+    std::istringstream words(env("GPU_WAITER_SLURM_ARGS").value_or(""));
+    for (std::string word; words >> word;) out.push_back(word);
+    for (const std::string& arg : raw.slurm_args) out.push_back(arg);
+    return out;
+}
+
+void check_slurm_options(const CLI::App& app) {
+    for (const CLI::Option* given : app.get_options()) {
+        if (given->count() == 0) continue;
+        std::string name = given->get_name();  // the long name, "--gpus" for -g too
+        for (const Refusal& r : kNotWithSlurm) {
+            if (name != r.option) continue;
+            throw Error(fmt::format("{} has no meaning with --slurm: {}", r.option, r.reason),
+                        "drop it, or pass Slurm's own options with --slurm-arg=...");
+        }
+    }
+}
+
+/// What the backend changes: Slurm gets its own options checked and passed on; a local run
+/// inside a Slurm job learns the job's GPUs.
+void convert_backend(const CLI::App& app, const RawOptions& raw, Options& o, EnvLookup env) {
+    if (o.backend == Backend::slurm) {
+        // Neither the inherited CUDA_VISIBLE_DEVICES nor an enclosing job limits what srun asks.
+        check_slurm_options(app);
+        o.slurm_args = slurm_args(raw, env);
+    } else {
+        if (!raw.slurm_args.empty()) {
+            throw Error("--slurm-arg needs --slurm", "add --slurm, or set GPU_WAITER_BACKEND=slurm");
+        }
+        convert_gpus(app.count("--gpus") > 0, raw, o, env);
+        if (o.mode == Mode::run) o.slurm_allocation = read_slurm_allocation(env);
+    }
+}
+
 Mode mode_of(const RawOptions& raw) {
     if (raw.holder) return Mode::holder;
     if (raw.version) return Mode::version;
@@ -182,8 +267,10 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, EnvL
     }
     if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());
     o.mode = mode_of(raw);
+    o.backend = backend_of(raw, o.mode, env);
     convert(raw, o, env);
-    convert_gpus(app.count("--gpus") > 0, raw, o, env);
+    convert_backend(app, raw, o, env);
+
     if (o.mode == Mode::run && o.command.empty()) throw Error("no COMMAND given", kUsageHint);
     if (o.mode == Mode::status && !o.command.empty()) {
         throw Error("--status takes no COMMAND", kUsageHint);

@@ -8,15 +8,22 @@
 
 #include "common/units.hpp"
 #include "policy/availability.hpp"
+#include "slurm/allocation.hpp"
 
 namespace gw {
 
 enum class Verbosity { quiet, normal, verbose };
 enum class VisibleDevices { index, uuid };
 enum class Mode { run, status, version, holder };
+/// Who finds the GPUs and runs the command: gpu-waiter on this machine, or Slurm (srun).
+enum class Backend { local, slurm };
 
 struct Options {
     Mode mode = Mode::run;
+    Backend backend = Backend::local;                // --slurm, GPU_WAITER_BACKEND
+    std::vector<std::string> slurm_args;             // GPU_WAITER_SLURM_ARGS, then --slurm-arg
+    std::optional<SlurmAllocation> slurm_allocation;  // we run inside a Slurm job
+    std::optional<std::string> name;                 // --name: the job's name
     unsigned count = 1;
     std::vector<std::string> gpus;  // -g entries; empty: all, or inherited CUDA_VISIBLE_DEVICES
     bool gpus_from_environment = false;  // `gpus` came from CUDA_VISIBLE_DEVICES

@@ -92,7 +92,9 @@ def parent_map() -> dict[int, int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            # Not read_text(): a process may name itself in any bytes (daemons that rewrite
+            # their titles, such as Slurm's, run beside these tests).
+            stat = (entry / "stat").read_bytes().decode(errors="replace")
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2:].split()
@@ -133,7 +135,8 @@ def processes_with_env(name: str, value: str) -> set[int]:
 
 def command_line(pid: int) -> str:
     try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+            errors="replace")
     except OSError:
         return "?"
 

@@ -393,4 +393,83 @@ TEST_F(OptionsTest, Version) {
     EXPECT_EQ(parse({"-V"}).mode, gw::Mode::version);
 }
 
+// -- the Slurm backend -----------------------------------------------------------------------
+
+TEST_F(OptionsTest, LocalIsTheDefaultBackend) {
+    gw::Options o = parse({"python"});
+    EXPECT_EQ(o.backend, gw::Backend::local);
+    EXPECT_TRUE(o.slurm_args.empty());
+    EXPECT_FALSE(o.slurm_allocation.has_value());
+    EXPECT_FALSE(o.name.has_value());
+}
+
+TEST_F(OptionsTest, SlurmFromTheFlagOrTheEnvironment) {
+    EXPECT_EQ(parse({"--slurm", "python"}).backend, gw::Backend::slurm);
+    fake_env()["GPU_WAITER_BACKEND"] = "slurm";
+    EXPECT_EQ(parse({"python"}).backend, gw::Backend::slurm);
+    fake_env()["GPU_WAITER_BACKEND"] = "local";
+    EXPECT_EQ(parse({"python"}).backend, gw::Backend::local);
+    fake_env()["GPU_WAITER_BACKEND"] = "kubernetes";
+    EXPECT_TRUE(usage_error({"python"}));
+}
+
+TEST_F(OptionsTest, TheHolderIgnoresTheBackend) {
+    fake_env()["GPU_WAITER_BACKEND"] = "slurm";
+    EXPECT_EQ(parse({"--internal-holder"}).backend, gw::Backend::local);
+}
+
+TEST_F(OptionsTest, NameAndSlurmArguments) {
+    fake_env()["GPU_WAITER_SLURM_ARGS"] = " --partition=gpu   --time=1:00 ";
+    gw::Options o = parse({"--slurm", "--name", "train", "--slurm-arg=--account=lab",
+                           "--slurm-arg", "--qos=low", "-n", "2", "python", "--slurm-arg=x"});
+    EXPECT_EQ(o.name, "train");
+    EXPECT_EQ(o.slurm_args, (Strings{"--partition=gpu", "--time=1:00", "--account=lab",
+                                     "--qos=low"}));
+    EXPECT_EQ(o.count, 2u);
+    EXPECT_EQ(o.command, (Strings{"python", "--slurm-arg=x"}));
+}
+
+TEST_F(OptionsTest, SlurmArgumentsNeedSlurm) {
+    EXPECT_TRUE(usage_error({"--slurm-arg=--partition=gpu", "python"}));
+    // The environment's list is for whoever uses Slurm: a local run ignores it.
+    fake_env()["GPU_WAITER_SLURM_ARGS"] = "--partition=gpu";
+    EXPECT_TRUE(parse({"python"}).slurm_args.empty());
+}
+
+TEST_F(OptionsTest, OptionsWithoutMeaningUnderSlurmAreRefused) {
+    for (const Strings& refused : std::vector<Strings>{
+             {"-g", "0"}, {"--gpus", "0"}, {"--min-free-memory", "1GiB"}, {"--max-util", "5"},
+             {"--idle-for", "1s"}, {"--poll", "1s"}, {"--hold-fraction", "0.5"},
+             {"--hold-max", "1m"}, {"--no-hold"}, {"--visible-devices", "uuid"},
+             {"--lock-dir", "/tmp/x"}}) {
+        Strings args{"--slurm"};
+        args.insert(args.end(), refused.begin(), refused.end());
+        args.push_back("python");
+        EXPECT_TRUE(usage_error(args)) << refused.front();
+    }
+    EXPECT_TRUE(usage_error({"--slurm", "--status", "--json"}));
+    EXPECT_TRUE(parses_to_mode({"--slurm", "--status"}, gw::Mode::status));
+}
+
+TEST_F(OptionsTest, UnderSlurmTheInheritedVisibleDevicesAreNotCandidates) {
+    fake_env()["CUDA_VISIBLE_DEVICES"] = "1";
+    fake_env()["SLURM_JOB_ID"] = "7";
+    gw::Options o = parse({"--slurm", "python"});
+    EXPECT_TRUE(o.gpus.empty());
+    EXPECT_FALSE(o.slurm_allocation.has_value());
+}
+
+TEST_F(OptionsTest, InsideASlurmJobTheAllocationIsRead) {
+    fake_env()["SLURM_JOB_ID"] = "42";
+    fake_env()["SLURM_STEP_GPUS"] = "2,3";
+    fake_env()["SLURM_JOB_GPUS"] = "0,1,2,3";
+    gw::Options o = parse({"python"});
+    ASSERT_TRUE(o.slurm_allocation.has_value());
+    EXPECT_EQ(o.slurm_allocation->job_id, "42");
+    EXPECT_EQ(o.slurm_allocation->gpus_variable, "SLURM_STEP_GPUS");
+    EXPECT_EQ(o.slurm_allocation->gpus, (std::vector<unsigned>{2, 3}));
+    fake_env()["SLURM_STEP_GPUS"] = "2,x";
+    EXPECT_TRUE(usage_error({"python"}));
+}
+
 }  // namespace
