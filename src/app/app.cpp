@@ -17,7 +17,11 @@ int run_app(int argc, const char* const* argv) {
         reporter = Reporter::for_stderr(options.verbosity);
         switch (options.mode) {
             case Mode::run:
+                if (options.detach) return detach_job(options, reporter);
+                if (options.background) return run_in_background(options, reporter);
                 return run_command(options, reporter);
+            case Mode::cancel:
+                return cancel_job(options, reporter);
             case Mode::status:
                 return show_status(options, reporter);
             case Mode::version:

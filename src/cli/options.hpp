@@ -13,7 +13,7 @@ namespace gw {
 
 enum class Verbosity { quiet, normal, verbose };
 enum class VisibleDevices { index, uuid };
-enum class Mode { run, status, version, holder };
+enum class Mode { run, status, cancel, version, holder };
 
 struct Options {
     Mode mode = Mode::run;
@@ -30,10 +30,23 @@ struct Options {
     VisibleDevices visible_devices = VisibleDevices::index;
     std::optional<std::string> replace;  // -I STR
     std::string lock_dir;
+    std::optional<std::string> name;      // --name: the job's label in --status and --cancel
+    bool detach = false;                  // --detach: return at once, the job runs on its own
+    std::optional<std::string> log_file;  // --log: where a detached job writes (see log_dir)
+    bool background = false;  // this process is the detached job itself (internal)
     bool json = false;
+    std::optional<Duration> watch;  // --status --watch: redraw this often
+    bool mine = false;                     // --mine: only the caller's jobs
+    std::optional<std::string> only_user;  // --user NAME: only NAME's jobs
+    std::string cancel;                    // --cancel ID|NAME
     Verbosity verbosity = Verbosity::normal;
     std::vector<std::string> command;
 };
+
+/// How long a cancelled command has between SIGTERM and SIGKILL.
+inline constexpr Duration kCancelGrace = std::chrono::seconds(10);
+/// What --watch redraws at when given no DURATION (as watch(1)).
+inline constexpr Duration kWatchDefault = std::chrono::seconds(2);
 
 /// Reads the process environment for parse_options; a function so tests can pass their own.
 using EnvLookup = std::optional<std::string> (*)(const char* name);
@@ -42,6 +55,10 @@ using EnvLookup = std::optional<std::string> (*)(const char* name);
 /// The lock directory when neither --lock-dir nor GPU_WAITER_LOCK_DIR names one: /tmp/gpu-waiter
 /// on POSIX; %ProgramData%\gpu-waiter on Windows (%TEMP%\gpu-waiter without ProgramData).
 [[nodiscard]] std::string default_lock_dir(EnvLookup env);
+
+/// Where detached jobs' logs go: $XDG_STATE_HOME/gpu-waiter, else ~/.local/state/gpu-waiter;
+/// %LOCALAPPDATA%\gpu-waiter on Windows.
+[[nodiscard]] std::string default_log_dir(EnvLookup env);
 
 /// Parses argv. Returns Options, or an exit status when the command line asked for --help (0),
 /// printed on stdout. Throws Error (exit 125) on bad usage, with a hint.

@@ -41,3 +41,39 @@ def test_command_checked_before_driver_lock_dir_and_queue(gw: Harness, how: str,
     assert command in messages(w.stderr), w.describe()
     assert "nvml" not in w.stderr.lower(), w.describe()
     assert not gw.lock_dir.exists(), "a ticket or lock was taken for a command that cannot run"
+
+
+# -- 5. errors in gpu-waiter's own words ------------------------------------------------------------
+
+RAW_PARSER_TEXTS = ["not in range", "At Most", "required but received", "Value ", "TEXT",
+                    "The following argument"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--count", "two", "true"], "'two' is not a number of GPUs"),
+    (["--max-util", "101", "true"], "'101' is not a percentage"),
+    (["--hold-fraction", "1", "true"], "'1' is not a fraction from 0 to 0.95"),
+    (["--cout", "2", "true"], "did you mean --count?"),
+    (["--json"], "--json goes with --status"),
+    (["-g", "0", "--json", "echo", "hi"], "--json goes with --status"),
+    (["-q", "-v", "true"], "contradict"),
+    (["--status", "-n", "2"], "--count applies to running a COMMAND, not to --status"),
+    (["--status", "--watch", "--json"], "choose one"),
+    (["--log", "x.log", "true"], "--log names the log of a --detach job"),
+    (["-n"], "--count needs a value"),
+])
+def test_usage_errors_in_our_words(gw: Harness, args: list[str], expected: str) -> None:
+    w = gw.run(*args, timeout=15)
+    assert w.returncode == 125, w.describe()
+    assert expected in messages(w.stderr), w.describe()
+    for raw in RAW_PARSER_TEXTS:
+        assert raw not in w.stderr, w.describe()
+    assert not gw.lock_dir.exists()
+
+
+def test_help_shows_placeholders_and_defaults(gw: Harness) -> None:
+    w = gw.run("--help", timeout=15)
+    assert w.returncode == 0, w.describe()
+    assert "-I STR" in w.stdout and "TEXT" not in w.stdout, w.stdout
+    for default in ["(default 1)", "(default 0.25)", "default /tmp/gpu-waiter"]:
+        assert default in w.stdout, w.stdout
