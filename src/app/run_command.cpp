@@ -20,6 +20,10 @@ std::vector<GpuIdentity> candidates_of(const Options& o, const GpuInventory& inv
     CandidateSource source = o.gpus.empty()            ? CandidateSource::all
                              : o.gpus_from_environment ? CandidateSource::environment
                                                        : CandidateSource::option;
+    if (inventory.gpus.empty() && inventory.skipped.empty()) {
+        throw Error("no GPU found: the driver lists none",
+                    "check nvidia-smi; in a container, pass the GPUs in (docker run --gpus all)");
+    }
     auto candidates = resolve_candidates(inventory, o.gpus, source);
     if (candidates.size() < o.count) {
         throw Error(
@@ -35,8 +39,13 @@ std::vector<GpuIdentity> candidates_of(const Options& o, const GpuInventory& inv
 LockOwner owner_record(const Options& o) {
     std::string command;
     for (const std::string& arg : o.command) command += (command.empty() ? "" : " ") + arg;
-    return LockOwner{current_pid(), current_user(), command,
-                     static_cast<long long>(std::time(nullptr)), "held"};
+    return LockOwner{current_pid(),
+                     current_user(),
+                     command,
+                     static_cast<long long>(std::time(nullptr)),
+                     "held",
+                     o.name.value_or(""),
+                     o.command};
 }
 
 std::string describe(const std::vector<ChosenGpu>& gpus) {

@@ -22,7 +22,9 @@ QueueEntry entry_for(const WaitRequest& r) {
                       r.owner.command,
                       r.count,
                       uuids_of(r.candidates),
-                      r.owner.since};
+                      r.owner.since,
+                      r.owner.name,
+                      r.owner.argv};
 }
 
 }  // namespace

@@ -13,7 +13,9 @@ std::string encode_owner(const LockOwner& o) {
                      {"user", o.user},
                      {"command", o.command},
                      {"since", o.since},
-                     {"state", o.state}};
+                     {"state", o.state},
+                     {"name", o.name},
+                     {"argv", o.argv}};
     return j.dump() + "\n";
 }
 
@@ -26,6 +28,12 @@ std::optional<LockOwner> decode_owner(const std::string& text) {
     o.command = j.value("command", "");
     o.since = j.value("since", 0LL);
     o.state = j.value("state", "held");
+    if (j.contains("name") && j["name"].is_string()) o.name = j["name"].get<std::string>();
+    if (j.contains("argv") && j["argv"].is_array()) {
+        for (const auto& arg : j["argv"]) {
+            if (arg.is_string()) o.argv.push_back(arg.get<std::string>());
+        }
+    }
     return o;
 }
 

@@ -52,6 +52,11 @@ void check(const std::string& path) {
 
 }  // namespace
 
+bool LockDirectory::exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
 LockDirectory::LockDirectory(std::string path) : path_(std::move(path)) {
     while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
     create(path_);

@@ -25,6 +25,15 @@ struct ProcessInfo {
     return describe_process(static_cast<long>(pid));
 }
 
+/// What --status shows of a process beyond its name.
+struct ProcessDetails {
+    std::vector<std::string> argv;  // the full command line; empty where it cannot be read
+    std::optional<long long> started;  // seconds since the epoch
+};
+
+/// The command line and start time of a process (Linux: /proc; elsewhere not yet: empty).
+[[nodiscard]] ProcessDetails process_details(long pid);
+
 /// Every visible process (pid and parent only are guaranteed).
 [[nodiscard]] std::vector<ProcessInfo> list_processes();
 

@@ -105,4 +105,8 @@ std::string self_executable() {
     }
 }
 
+ProcessDetails process_details(long) {
+    return {};  // --status falls back to the process's name
+}
+
 }  // namespace gw

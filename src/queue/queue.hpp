@@ -21,6 +21,8 @@ struct QueueEntry {
     unsigned count = 1;                   // GPUs wanted
     std::vector<std::string> candidates;  // UUIDs it may use
     long long since = 0;                  // seconds since the epoch
+    std::string name;                     // --name, or empty
+    std::vector<std::string> argv;        // the command, word by word
 };
 
 /// Our place in the queue, from construction until destruction (launch, or giving up).

@@ -77,3 +77,97 @@ def test_help_shows_placeholders_and_defaults(gw: Harness) -> None:
     assert "-I STR" in w.stdout and "TEXT" not in w.stdout, w.stdout
     for default in ["(default 1)", "(default 0.25)", "default /tmp/gpu-waiter"]:
         assert default in w.stdout, w.stdout
+
+
+# -- 2. --status as a view ----------------------------------------------------------------------------
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def status_text(gw: Harness, *args: str, columns: int = 80) -> str:
+    proc = subprocess.run([waiter_binary(), "--status", *args], env=gw.env(COLUMNS=str(columns)),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def long_foreign(gw: Harness, gpu: int) -> subprocess.Popen:
+    """A foreign process on `gpu` whose command line is much longer than its 15-letter comm."""
+    proc = subprocess.Popen(["sh", "-c", "sleep 600; : this-argument-makes-the-line-long", "x"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    gw._foreign.append(proc)  # noqa: SLF001 - killed at teardown like the harness' own
+    gw.machine.add_process(gpu, proc.pid, used_memory=2 << 30)
+    return proc
+
+
+def start_queue(gw: Harness) -> tuple:
+    runner = gw.start("--poll", POLL, "--name", "train-1", "-g", "0", "--", "sleep", "60")
+    wait_for(lambda: gw.lock_dir.exists() and status_json(gw.env())["gpus"][0]["lock"], 10,
+             lambda: f"the first job never locked GPU 0\n{runner.describe()}")
+    queued = gw.start("--poll", POLL, "--name", "eval-2", "-g", "0", "--", "true")
+    wait_until_queued(gw, [queued])
+    return runner, queued
+
+
+def test_status_table_fits_and_speaks_our_terms(gw: Harness) -> None:
+    foreign = long_foreign(gw, 1)
+    runner, queued = start_queue(gw)
+    text = status_text(gw)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), text
+    assert re.match(r"^GPU +NAME +MEMORY +UTIL +STATE$", lines[0]), text
+    me = status_json(gw.env())["queue"][0]["user"]
+    assert f"held by {me}'s train-1" in text, text
+    assert f"busy: {me}'s sh" in text, text
+    # The process's command line from /proc, cut to fit, not its 15-letter name alone.
+    row = next(line for line in lines if re.match(rf"^\s*1\s+{foreign.pid}\s", line))
+    assert "sh -c 'sleep 600; : this-argument" in row, text
+    assert "gpu-waiter's hold" in text, text
+    assert "queue: " not in text
+    queue_row = next(line for line in lines if "eval-2" in line)
+    assert re.match(rf"^1\s+eval-2 \({queued.pid}\)\s+{me}\s+1 GPU of 0\s+\d+s\s+GPU 0 held by",
+                    queue_row), text
+    assert re.search(r"^#\s+JOB\s+USER\s+WANTS\s+WAITED\s+WHY IT WAITS$", text, re.M), text
+
+
+def test_status_json_schema_argv_and_times(gw: Harness) -> None:
+    runner, queued = start_queue(gw)
+    doc = status_json(gw.env())
+    assert doc["schema_version"] == 2
+    assert ISO.match(doc["generated_at"])
+    lock = doc["gpus"][0]["lock"]
+    assert lock["argv"] == ["sleep", "60"] and lock["name"] == "train-1", lock
+    assert ISO.match(lock["since"]), lock
+    assert doc["gpus"][0]["verdict"]["state"] == "held", doc["gpus"][0]
+    assert doc["gpus"][1]["verdict"]["state"] == "free", doc["gpus"][1]
+    (entry,) = doc["queue"]
+    assert entry["argv"] == ["true"] and entry["name"] == "eval-2" and entry["id"] == queued.pid
+    assert ISO.match(entry["since"]) and entry["reason"], entry
+
+
+def test_status_filters_by_user(gw: Harness) -> None:
+    start_queue(gw)
+    me = status_json(gw.env())["queue"][0]["user"]
+    assert "eval-2" in status_text(gw, "--mine")
+    assert "eval-2" in status_text(gw, "--user", me)
+    other = status_text(gw, "--user", "nobody-e2e")
+    assert "eval-2" not in other and "No job of nobody-e2e is waiting." in other, other
+
+
+def test_status_and_run_without_gpus(gw: Harness) -> None:
+    from fakegpu import FakeMachine
+    gw.machine = FakeMachine(gw.machine.state_path.parent, [])
+    text = status_text(gw)
+    assert "No GPU found" in text, text
+    w = gw.run("true", timeout=15)
+    assert w.returncode == 125, w.describe()
+    assert "no GPU found" in w.stderr and "lower -n" not in w.stderr, w.describe()
+
+
+def test_status_creates_no_lock_directory(gw: Harness) -> None:
+    text = status_text(gw)
+    assert not gw.lock_dir.exists(), "--status created the lock directory"
+    assert "No job is waiting" in text, text
+    assert status_json(gw.env())["queue"] == []
+    assert not gw.lock_dir.exists()

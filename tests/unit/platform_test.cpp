@@ -87,7 +87,8 @@ protected:
 
     static gw::LockOwner owner() {
         return gw::LockOwner{gw::current_pid(), gw::current_user(), "unit test", 1700000000,
-                             "held"};
+                             "held",        "",
+                             {"unit", "test"}};
     }
     static gw::QueueEntry entry() {
         gw::QueueEntry e;
