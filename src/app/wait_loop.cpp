@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "app/status_queue.hpp"
 #include "process/process_table.hpp"
 
 namespace gw {
@@ -209,22 +210,36 @@ void WaitLoop::sleep_until_next_round(Duration timeout) {
     watch_.drain();
 }
 
+void WaitLoop::place_in_line(WaitView& view) {
+    std::vector<QueueEntry> queue = read_queue(queue_dir_);
+    for (const QueueEntry& e : queue) {
+        if (e.number >= ticket_->entry().number) break;
+        view.ahead.insert(view.ahead.begin(), job_label(e.user, e.name, e.pid));
+    }
+    view.place = view.ahead.size() + 1;
+    if (view.place != last_place_) {
+        reporter_.detail(fmt::format("place in line: {} of {}", view.place, queue.size()));
+        last_place_ = view.place;
+    }
+}
+
 WaitOutcome WaitLoop::run() {
     const TimePoint start = std::chrono::steady_clock::now();
     TimePoint next_look = start;
     for (;;) {
         TimePoint now = std::chrono::steady_clock::now();
-        WaitView view{
-            request_.count, static_cast<unsigned>(request_.candidates.size()), {}, {}, now - start};
+        WaitView view;
+        view.wanted = request_.count;
+        view.candidates = static_cast<unsigned>(request_.candidates.size());
+        view.waited = now - start;
         round(now, view);
         if (held_.size() >= request_.count) {
             reporter_.end_status_line();
             ticket_.reset();  // leave the queue: the next waiter moves up
             return WaitOutcome{WaitOutcome::End::acquired, 0};
         }
-        if (held_.size() > 0) {
-            view.note = fmt::format("holding {} of {}", held_.size(), request_.count);
-        }
+        view.held = static_cast<unsigned>(held_.size());
+        place_in_line(view);
         reporter_.waiting(view);
         next_look = now + request_.poll;
         Duration sleep_for = next_look - std::chrono::steady_clock::now();

@@ -59,6 +59,7 @@ private:
     [[nodiscard]] const GpuIdentity& candidate(const std::string& uuid) const;
     [[nodiscard]] std::set<unsigned> own_pids() const;
     void sleep_until_next_round(Duration timeout);
+    void place_in_line(WaitView& view);
 
     GpuDriver& driver_;
     const LockDirectory& locks_;
@@ -76,6 +77,7 @@ private:
     };
     std::map<std::string, ProcessCache> process_cache_;  // by UUID, for naming who is busy
     std::map<std::string, TimePoint> refused_;
+    std::size_t last_place_ = 0;  // told with -v when it changes
     std::map<unsigned, std::string> described_;  // pid -> "pid 4242 python3 (alice)"  // GPUs whose
                                                  // hold failed: taken until then
 };
