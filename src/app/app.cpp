@@ -20,6 +20,8 @@ int run_app(int argc, const char* const* argv) {
                 if (options.detach) return detach_job(options, reporter);
                 if (options.background) return run_in_background(options, reporter);
                 return run_command(options, reporter);
+            case Mode::complete:
+                return complete_words(options);
             case Mode::cancel:
                 return cancel_job(options, reporter);
             case Mode::status:

@@ -59,12 +59,16 @@ std::string describe(const std::vector<ChosenGpu>& gpus) {
 
 }  // namespace
 
-int run_command(const Options& o, Reporter& reporter) {
-    // Before the driver, the lock directory and the queue: a typo must not cost the wait.
+void check_launchable(const Options& o) {
     // A name that -I rewrites is known only at launch.
     if (!o.replace || o.command.front().find(*o.replace) == std::string::npos) {
         check_command(o.command.front());
     }
+}
+
+int run_command(const Options& o, Reporter& reporter) {
+    // Before the driver, the lock directory and the queue: a typo must not cost the wait.
+    check_launchable(o);
     SignalCatcher signals;
     Nvml nvml;
     GpuInventory inventory = nvml.inventory();

@@ -29,7 +29,7 @@ const char* mode_flag(Mode mode) {
 }
 
 void check_mode_options(const RawOptions& raw, Mode mode) {
-    if (mode == Mode::run || mode == Mode::holder) return;
+    if (mode == Mode::run || mode == Mode::holder || mode == Mode::complete) return;
     for (const char* option : kRunOnly) {
         if (raw.has(option)) {
             throw Error(fmt::format("{} applies to running a COMMAND, not to {}", option,
@@ -57,12 +57,12 @@ void check_status_options(const RawOptions& raw, Mode mode) {
 
 void check_run_options(const RawOptions& raw, Mode mode, const std::vector<std::string>& command) {
     if (raw.quiet && raw.verbose) throw Error("-q (errors only) and -v (more detail) contradict");
-    if (raw.has("--log") && !raw.detach) {
+    if (raw.has("--log") && !raw.detach && !raw.background) {
         throw Error("--log names the log of a --detach job",
                     "add --detach, or redirect gpu-waiter's own output (2>FILE)");
     }
     if (mode == Mode::run && command.empty()) throw Error("no COMMAND given", kUsageHint);
-    if (mode != Mode::run && mode != Mode::holder && !command.empty()) {
+    if (mode != Mode::run && mode != Mode::holder && mode != Mode::complete && !command.empty()) {
         throw Error(fmt::format("{} takes no COMMAND (got '{}')", mode_flag(mode), command.front()),
                     kUsageHint);
     }
@@ -88,6 +88,7 @@ std::size_t distance(const std::string& a, const std::string& b) {
 
 Mode mode_of(const RawOptions& raw) {
     if (raw.holder) return Mode::holder;
+    if (raw.has("--internal-complete")) return Mode::complete;
     std::vector<Mode> asked;
     if (raw.status || raw.has("--watch")) asked.push_back(Mode::status);
     if (raw.has("--cancel")) asked.push_back(Mode::cancel);

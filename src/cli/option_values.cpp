@@ -125,6 +125,7 @@ void convert(const RawOptions& raw, Options& o, EnvLookup env) {
     convert_run(raw, o);
     convert_jobs(raw, o);
     o.json = raw.json;
+    o.complete = raw.complete;
     o.mine = raw.mine;
     o.lock_dir = raw.has("--lock-dir")
                      ? raw.lock_dir

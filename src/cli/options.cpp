@@ -118,6 +118,7 @@ void add_options(CLI::App& app, RawOptions& raw, EnvLookup env) {
     app.add_flag("-V,--version", raw.version, "print the version, the driver's and NVML's");
     app.add_flag("--internal-holder", raw.holder)->group("");      // the holder process
     app.add_flag("--internal-detached", raw.background)->group("");  // a --detach job itself
+    app.add_option("--internal-complete", raw.complete)->group("");  // for shell completions
 }
 
 std::vector<std::string> option_names(const CLI::App& app) {
@@ -215,6 +216,7 @@ std::variant<Options, int> parse_options(int argc, const char* const* argv, EnvL
         throw usage_error(e);
     }
     Options o;
+    o.arguments.assign(argv + (argc > 0 ? 1 : 0), argv + argc);
     o.command = app.remaining();
     refuse_unknown_option(app, o.command);
     if (!o.command.empty() && o.command.front() == "--") o.command.erase(o.command.begin());

@@ -13,7 +13,7 @@ namespace gw {
 
 enum class Verbosity { quiet, normal, verbose };
 enum class VisibleDevices { index, uuid };
-enum class Mode { run, status, cancel, version, holder };
+enum class Mode { run, status, cancel, version, holder, complete };
 
 struct Options {
     Mode mode = Mode::run;
@@ -39,8 +39,10 @@ struct Options {
     bool mine = false;                     // --mine: only the caller's jobs
     std::optional<std::string> only_user;  // --user NAME: only NAME's jobs
     std::string cancel;                    // --cancel ID|NAME
+    std::string complete;  // what the shell completions ask for: "gpus" or "jobs" (internal)
     Verbosity verbosity = Verbosity::normal;
     std::vector<std::string> command;
+    std::vector<std::string> arguments;  // gpu-waiter's own, as given (for --detach to pass on)
 };
 
 /// How long a cancelled command has between SIGTERM and SIGKILL.

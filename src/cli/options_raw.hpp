@@ -13,7 +13,7 @@ namespace gw {
 
 struct RawOptions {
     std::string count, gpus, min_free, max_util, idle_for, poll, timeout, hold_fraction;
-    std::string hold_max, visible, lock_dir, name, log, watch, user, cancel, replace;
+    std::string hold_max, visible, lock_dir, name, log, watch, user, cancel, replace, complete;
     bool quiet = false, verbose = false, status = false, version = false, no_hold = false;
     bool holder = false, detach = false, background = false, json = false, mine = false;
     std::set<std::string> given;  // the options given, by their longest name ("--count")

@@ -43,6 +43,9 @@ struct ProcessDetails {
 /// The user gpu-waiter runs as.
 [[nodiscard]] std::string current_user();
 
+/// Whether we run as root (POSIX); false on Windows, where no job is cancelled for others.
+[[nodiscard]] bool is_superuser();
+
 /// Our own pid.
 [[nodiscard]] long current_pid();
 

@@ -37,6 +37,8 @@ public:
     void warning(const std::string& message);
     void info(const std::string& message);    // not with -q
     void detail(const std::string& message);  // only with -v
+    /// A plain message shown even with -q (a detached job's closing line).
+    void error_free_line(const std::string& message) { line("", message); }
     /// Shows the wait; on a terminal rewrites the status line, elsewhere logs changes only.
     void waiting(const WaitView& view);
     /// Ends the status line, so the next message starts on a fresh line.

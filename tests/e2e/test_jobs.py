@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -171,3 +172,113 @@ def test_status_creates_no_lock_directory(gw: Harness) -> None:
     assert "No job is waiting" in text, text
     assert status_json(gw.env())["queue"] == []
     assert not gw.lock_dir.exists()
+
+
+# -- 4. --name, --detach, --cancel ------------------------------------------------------------------
+
+DETACHED = re.compile(r"^job (\d+)(?: \((\S+)\))? detached; log: (.+)$")
+
+
+def detach(gw: Harness, *args: str) -> tuple[int, Path]:
+    w = gw.run("--detach", "--poll", POLL, *args, timeout=15,
+               XDG_STATE_HOME=str(gw.path("state")))
+    assert w.returncode == 0, w.describe()
+    m = DETACHED.match(w.stdout.strip())
+    assert m, w.describe()
+    return int(m.group(1)), Path(m.group(3))
+
+
+def job_log(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def test_detach_returns_at_once_and_the_log_ends_with_the_status(gw: Harness) -> None:
+    busy = gw.occupy(0), gw.occupy(1)  # the job must wait: detach returns all the same
+    job, log = detach(gw, "--name", "nightly", "--", "sh", "-c", "echo out-line; exit 3")
+    assert log.parent == gw.path("state") / "gpu-waiter" and log.name == f"nightly-{job}.log"
+    assert os.getsid(job) == job, "the job does not run in a session of its own"
+    doc = status_json(gw.env())
+    assert [(q["id"], q["name"]) for q in doc["queue"]] == [(job, "nightly")], doc["queue"]
+    assert "nightly" in status_text(gw)
+    gw.release(0, busy[0])
+    wait_for(lambda: "exit status 3" in job_log(log), 20, lambda: job_log(log))
+    text = job_log(log)
+    assert "out-line" in text and re.search(r"started \d{4}-\d\d-\d\dT", text), text
+    assert re.search(rf"job {job} \(nightly\) ended \S+Z \(started \S+Z, .* in all\): "
+                     r"exit status 3$", text.strip().splitlines()[-1]), text
+
+
+def test_detach_with_log_file_and_name_in_the_lock_record(gw: Harness) -> None:
+    log = gw.path("my.log")
+    job, path = detach(gw, "--log", str(log), "--name", "held-job", "--", "sleep", "60")
+    assert path == log
+    wait_for(lambda: status_json(gw.env())["gpus"][0]["lock"] or
+             status_json(gw.env())["gpus"][1]["lock"], 15, lambda: job_log(log))
+    locks = [g["lock"] for g in status_json(gw.env())["gpus"] if g["lock"]]
+    assert [(lk["id"], lk["name"]) for lk in locks] == [(job, "held-job")], locks
+    w = gw.run("--cancel", "held-job", timeout=30)
+    assert w.returncode == 0, w.describe()
+    wait_for(lambda: "exit status 143" in job_log(log), 15, lambda: job_log(log))
+
+
+def test_cancel_a_waiting_job_by_name(gw: Harness) -> None:
+    gw.occupy(0)
+    gw.occupy(1)
+    job, log = detach(gw, "--name", "later", "--", "true")
+    wait_for(lambda: status_json(gw.env())["queue"], 15, lambda: job_log(log))
+    w = gw.run("--cancel", "later", timeout=30)
+    assert w.returncode == 0, w.describe()
+    assert "left the queue" in w.stderr, w.describe()
+    assert status_json(gw.env())["queue"] == []
+    wait_for(lambda: "exit status 143" in job_log(log), 15, lambda: job_log(log))
+
+
+def test_cancel_a_running_job_by_id(gw: Harness) -> None:
+    runner = gw.start("--", "sleep", "600")
+    wait_for(lambda: gw.lock_dir.exists() and any(g["lock"] for g in status_json(gw.env())["gpus"]),
+             15, runner.describe)
+    w = gw.run("--cancel", str(runner.pid), timeout=30)
+    assert w.returncode == 0, w.describe()
+    assert runner.wait(15) == 128 + signal.SIGTERM, runner.describe()
+
+
+def test_cancel_kills_a_command_that_ignores_sigterm(gw: Harness) -> None:
+    runner = gw.start("--", "sh", "-c", "trap '' TERM; while :; do sleep 1; done")
+    wait_for(lambda: gw.lock_dir.exists() and any(g["lock"] for g in status_json(gw.env())["gpus"]),
+             15, runner.describe)
+    w = gw.run("--cancel", str(runner.pid), timeout=60)
+    assert w.returncode == 0, w.describe()
+    assert "SIGKILL" in w.stderr, w.describe()
+    assert runner.wait(15) == 128 + signal.SIGKILL, runner.describe()
+
+
+def test_cancel_of_no_such_job(gw: Harness) -> None:
+    gw.run("--", "true", timeout=15)  # the lock directory exists
+    w = gw.run("--cancel", "no-such-job", timeout=15)
+    assert w.returncode == 125, w.describe()
+    assert "no job no-such-job" in w.stderr, w.describe()
+
+
+def bash_complete(gw: Harness, words: list[str]) -> list[str]:
+    """What packaging/completions/gpu-waiter.bash offers for the last of `words`."""
+    script = Path(__file__).resolve().parents[2] / "packaging/completions/gpu-waiter.bash"
+    line = " ".join([waiter_binary(), *words])
+    program = (f"source {shlex.quote(str(script))}\n"
+               f"COMP_WORDS=({' '.join(shlex.quote(w) for w in [waiter_binary(), *words])})\n"
+               f"COMP_CWORD={len(words)}; COMP_LINE={shlex.quote(line)}; COMP_POINT={len(line)}\n"
+               "_gpu_waiter; printf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    proc = subprocess.run(["bash", "-c", program], env=gw.env(), capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return [w for w in proc.stdout.splitlines() if w]
+
+
+def test_completions_offer_gpus_and_own_jobs(gw: Harness) -> None:
+    m = gw.machine
+    assert set(bash_complete(gw, ["-g", ""])) == {"0", "1", m.uuid(0), m.uuid(1)}
+    assert set(bash_complete(gw, ["-g", "0,"])) == {"0,0", "0,1", f"0,{m.uuid(0)}", f"0,{m.uuid(1)}"}
+    gw.occupy(0)
+    gw.occupy(1)
+    job, _ = detach(gw, "--name", "to-complete", "--", "true")
+    wait_for(lambda: status_json(gw.env())["queue"], 15, "the detached job never queued")
+    assert set(bash_complete(gw, ["--cancel", ""])) == {str(job), "to-complete"}
