@@ -78,6 +78,14 @@ int run_command(const Options& o, Reporter& reporter) {
     WaitRequest request{
         candidates_of(o, inventory), o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
     LockDirectory locks(o.lock_dir);
+    if (locks.created() && !is_superuser()) {
+        // Every other user refuses a lock directory owned by a non-root user: say so at once.
+        reporter.warning(fmt::format("created {0}, owned by you: other users cannot use it until "
+                                     "root owns it (the .deb's tmpfiles rule does that at boot; "
+                                     "or: sudo chown root: {0})",
+                                     locks.path()));
+    }
+    reporter.detail("lock directory: " + locks.path());
     HeldGpus held(signals, reporter, HoldSettings{o.hold, o.hold_fraction});
     WaitOutcome outcome = WaitLoop(nvml, locks, signals, reporter, held, std::move(request)).run();
     if (outcome.end == WaitOutcome::End::timed_out) {

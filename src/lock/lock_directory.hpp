@@ -19,9 +19,12 @@ public:
     [[nodiscard]] const std::string& path() const { return path_; }
     /// The path of the entry `name` inside the directory.
     [[nodiscard]] std::string entry(const std::string& name) const { return path_ + "/" + name; }
+    /// Whether this gpu-waiter created the directory (and so owns it).
+    [[nodiscard]] bool created() const { return created_; }
 
 private:
     std::string path_;
+    bool created_ = false;
 };
 
 }  // namespace gw

@@ -409,3 +409,20 @@ def test_cancel_refuses_another_users_job(place: SharedPlace, users: tuple[User,
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert job.wait(15) == 128 + signal.SIGTERM, job.describe()
+
+
+# -- a lock directory a user created: told at once, and the refusal names the owner -----------------
+
+def test_user_created_lock_directory_is_explained(place: SharedPlace, users: tuple[User, User]) -> None:
+    a, b = users
+    place.machine(1)
+    made = place.out / "made-by-a"
+    first = start_as(place, a, "--lock-dir", str(made), "--", "true")
+    assert first.wait(15) == 0, first.describe()
+    told = [line for line in first.stderr.splitlines() if "owned by you" in line]
+    assert len(told) == 1 and "other users cannot use it until root owns it" in told[0], first.stderr
+    assert f"sudo chown root: {made}" in told[0], first.stderr
+    refused = start_as(place, b, "--lock-dir", str(made), "--", "true")
+    assert refused.wait(15) == 125, refused.describe()
+    assert f"belongs to another user, {a.name}" in refused.stderr, refused.describe()
+    assert "--lock-dir" in refused.stderr and f"ask {a.name} or root" in refused.stderr
