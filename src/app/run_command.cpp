@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.hpp"
+#include "app/explain.hpp"
 #include "app/launch_plan.hpp"
 #include "app/supervisor.hpp"
 #include "app/wait_loop.hpp"
@@ -57,6 +58,19 @@ std::string describe(const std::vector<ChosenGpu>& gpus) {
     return out;
 }
 
+LockDirectory open_lock_directory(const Options& o, Reporter& reporter) {
+    LockDirectory locks(o.lock_dir);
+    if (locks.created() && !is_superuser()) {
+        // Every other user refuses a lock directory owned by a non-root user: say so at once.
+        reporter.warning(fmt::format("created {0}, owned by you: other users cannot use it until "
+                                     "root owns it (the .deb's tmpfiles rule does that at boot; "
+                                     "or: sudo chown root: {0})",
+                                     locks.path()));
+    }
+    reporter.detail("lock directory: " + locks.path());
+    return locks;
+}
+
 }  // namespace
 
 void check_launchable(const Options& o) {
@@ -69,23 +83,17 @@ void check_launchable(const Options& o) {
 int run_command(const Options& o, Reporter& reporter) {
     // Before the driver, the lock directory and the queue: a typo must not cost the wait.
     check_launchable(o);
+    check_replace_string(o, reporter);
     SignalCatcher signals;
     Nvml nvml;
     GpuInventory inventory = nvml.inventory();
     for (const std::string& skipped : inventory.skipped) reporter.warning("skipping " + skipped);
     reporter.detail(nvml.version());
     LockOwner owner = owner_record(o);
-    WaitRequest request{
-        candidates_of(o, inventory), o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
-    LockDirectory locks(o.lock_dir);
-    if (locks.created() && !is_superuser()) {
-        // Every other user refuses a lock directory owned by a non-root user: say so at once.
-        reporter.warning(fmt::format("created {0}, owned by you: other users cannot use it until "
-                                     "root owns it (the .deb's tmpfiles rule does that at boot; "
-                                     "or: sudo chown root: {0})",
-                                     locks.path()));
-    }
-    reporter.detail("lock directory: " + locks.path());
+    std::vector<GpuIdentity> candidates = candidates_of(o, inventory);
+    explain_candidates(o, inventory, candidates, reporter);
+    WaitRequest request{candidates, o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
+    LockDirectory locks = open_lock_directory(o, reporter);
     HeldGpus held(signals, reporter, HoldSettings{o.hold, o.hold_fraction});
     WaitOutcome outcome = WaitLoop(nvml, locks, signals, reporter, held, std::move(request)).run();
     if (outcome.end == WaitOutcome::End::timed_out) {
@@ -98,7 +106,9 @@ int run_command(const Options& o, Reporter& reporter) {
     }
     auto chosen = order_for_cuda(inventory, held.identities());
     reporter.info("running on " + describe(chosen));
-    Child child(plan_launch(o, chosen), signals);
+    LaunchRequest launch = plan_launch(o, chosen);
+    explain_launch(launch, reporter);
+    Child child(launch, signals);
     Supervisor supervisor(nvml, signals, reporter, held,
                           SupervisorSettings{o.poll, o.hold_max, owner});
     int status = supervisor.run(child);

@@ -282,3 +282,28 @@ def test_completions_offer_gpus_and_own_jobs(gw: Harness) -> None:
     job, _ = detach(gw, "--name", "to-complete", "--", "true")
     wait_for(lambda: status_json(gw.env())["queue"], 15, "the detached job never queued")
     assert set(bash_complete(gw, ["--cancel", ""])) == {str(job), "to-complete"}
+
+
+def test_verbose_explains_candidates_lock_dir_place_and_variables(gw: Harness) -> None:
+    gw.occupy(0)
+    w = gw.start("-v", "--poll", POLL, "--", "true", CUDA_VISIBLE_DEVICES="1")
+    wait_for(lambda: "place in line: 1" in w.stderr, 15, w.describe)
+    gw.machine.remove_process(0, gw.machine.gpu(0)["processes"][0]["pid"])
+    assert w.wait(15) == 0, w.describe()
+    text = messages(w.stderr)
+    assert "(from the inherited CUDA_VISIBLE_DEVICES=1)" in text, text
+    assert f"lock directory: {gw.lock_dir}" in text, text
+    assert re.search(r"the command gets CUDA_VISIBLE_DEVICES=\d", text), text
+    assert "the command gets GPU_WAITER_GPUS=0" in text, text
+
+
+def test_narrowing_cuda_visible_devices_is_mentioned_without_v(gw: Harness) -> None:
+    w = gw.run("--", "true", timeout=15, CUDA_VISIBLE_DEVICES="0")
+    assert w.returncode == 0, w.describe()
+    assert "inherited CUDA_VISIBLE_DEVICES=0 limits the candidates" in w.stderr, w.describe()
+
+
+def test_replace_string_in_no_argument_warns(gw: Harness) -> None:
+    w = gw.run("-I", "{}", "--", "true", timeout=15)
+    assert w.returncode == 0, w.describe()
+    assert "-I {}: no argument of the command contains '{}'" in w.stderr, w.describe()
