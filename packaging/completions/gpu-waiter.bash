@@ -5,12 +5,13 @@
 
 # Options that take a value in the next word (or after '=' for the long ones).
 _gpu_waiter_value_options='-n --count -g --gpus --min-free-memory --max-util --idle-for --poll
-    --timeout --hold-fraction --hold-max --visible-devices -I --lock-dir --name --slurm-arg'
+    --timeout --hold-fraction --hold-max --visible-devices -I --lock-dir --name --log --cancel
+    --user --slurm-arg'
 
 _gpu_waiter_options='-h --help -n --count -g --gpus --min-free-memory --max-util --idle-for --poll
-    --timeout --hold-fraction --hold-max --no-hold --visible-devices -I --lock-dir --name
-    --slurm --slurm-arg --status
-    --json -q --quiet -v --verbose -V --version'
+    --timeout --hold-fraction --hold-max --no-hold --visible-devices -I --lock-dir --status
+    --json --watch --mine --user --name --detach --log --cancel --slurm --slurm-arg -q --quiet
+    -v --verbose -V --version'
 
 # Whether a bundle of short options (without its '-') leaves its last option waiting for a value
 # in the next word: "-qn" does ("-q -n"), "-n2" and "-I{}" carry their value themselves.
@@ -104,6 +105,18 @@ _gpu_waiter()
     if [[ -n $value_of ]]; then
         case $value_of in
             --visible-devices) mapfile -t COMPREPLY < <(compgen -W 'index uuid' -- "$cur") ;;
+            -g | --gpus)
+                # One more GPU after the ones already in the comma list.
+                local done_part=""
+                [[ $cur == *,* ]] && done_part=${cur%,*},
+                mapfile -t COMPREPLY < <(compgen -P "$done_part" -W \
+                    "$("${_gw_words[0]}" --internal-complete gpus 2>/dev/null)" -- "${cur##*,}")
+                ;;
+            --cancel)
+                mapfile -t COMPREPLY < <(compgen -W \
+                    "$("${_gw_words[0]}" --internal-complete jobs 2>/dev/null)" -- "$cur")
+                ;;
+            --log) declare -F _filedir >/dev/null && _filedir ;;
             --lock-dir)
                 if declare -F _filedir >/dev/null; then
                     _filedir -d

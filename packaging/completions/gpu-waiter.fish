@@ -8,7 +8,7 @@ function __gpu_waiter_command_tokens
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l with_value --count --gpus --min-free-memory --max-util --idle-for --poll --timeout \
-        --hold-fraction --hold-max --visible-devices --lock-dir --name --slurm-arg
+        --hold-fraction --hold-max --visible-devices --lock-dir --name --log --cancel --user --slurm-arg
     set -l skip 0
     for i in (seq (count $tokens))
         if test $skip -eq 1
@@ -56,7 +56,7 @@ complete -c gpu-waiter -f -n __gpu_waiter_in_options -a '(__fish_complete_comman
 set -l opts -n __gpu_waiter_in_options
 complete -c gpu-waiter $opts -s h -l help -d 'Print this help message and exit'
 complete -c gpu-waiter $opts -s n -l count -x -d 'How many GPUs the command needs'
-complete -c gpu-waiter $opts -s g -l gpus -x \
+complete -c gpu-waiter $opts -s g -l gpus -x -a '(gpu-waiter --internal-complete gpus 2>/dev/null)' \
     -d 'Candidate GPUs: nvidia-smi indices, GPU-... UUIDs or unique prefixes'
 complete -c gpu-waiter $opts -l min-free-memory -x \
     -d 'Sharing mode: a GPU qualifies with at least SIZE free'
@@ -81,3 +81,11 @@ complete -c gpu-waiter $opts -l json -d 'With --status: one JSON document'
 complete -c gpu-waiter $opts -s q -l quiet -d 'Print errors only'
 complete -c gpu-waiter $opts -s v -l verbose -d 'Print more detail'
 complete -c gpu-waiter $opts -s V -l version -d "Print the version, the driver's and NVML's"
+complete -c gpu-waiter $opts -l name -x -d 'Label the job in --status and for --cancel'
+complete -c gpu-waiter $opts -l detach -d 'Return at once; the job waits and runs on its own'
+complete -c gpu-waiter $opts -l log -r -d 'With --detach: the log file'
+complete -c gpu-waiter $opts -l cancel -x -a '(gpu-waiter --internal-complete jobs 2>/dev/null)' \
+    -d "End one's own job"
+complete -c gpu-waiter $opts -l watch -d 'With --status: redraw every DURATION (2s)'
+complete -c gpu-waiter $opts -l mine -d 'With --status: only my jobs'
+complete -c gpu-waiter $opts -l user -x -a '(__fish_complete_users)' -d "With --status: only USER's jobs"

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.hpp"
+#include "app/explain.hpp"
 #include "app/launch_plan.hpp"
 #include "app/supervisor.hpp"
 #include "app/wait_loop.hpp"
@@ -22,6 +23,10 @@ std::vector<GpuIdentity> candidates_of(const Options& o, const GpuInventory& inv
     CandidateSource source = o.gpus.empty()            ? CandidateSource::all
                              : o.gpus_from_environment ? CandidateSource::environment
                                                        : CandidateSource::option;
+    if (inventory.gpus.empty() && inventory.skipped.empty()) {
+        throw Error("no GPU found: the driver lists none",
+                    "check nvidia-smi; in a container, pass the GPUs in (docker run --gpus all)");
+    }
     auto candidates = resolve_candidates(inventory, o.gpus, source);
     if (o.slurm_allocation) {
         AllocatedGpus allocated =
@@ -45,8 +50,14 @@ std::vector<GpuIdentity> candidates_of(const Options& o, const GpuInventory& inv
 LockOwner owner_record(const Options& o) {
     std::string command;
     for (const std::string& arg : o.command) command += (command.empty() ? "" : " ") + arg;
-    return LockOwner{current_pid(), current_user(), command,
-                     static_cast<long long>(std::time(nullptr)), "held"};
+    return LockOwner{current_pid(),
+                     current_user(),
+                     command,
+                     static_cast<long long>(std::time(nullptr)),
+                     "held",
+                     0,  // the command's pid, once it runs
+                     o.name.value_or(""),
+                     o.command};
 }
 
 std::string describe(const std::vector<ChosenGpu>& gpus) {
@@ -58,18 +69,42 @@ std::string describe(const std::vector<ChosenGpu>& gpus) {
     return out;
 }
 
+LockDirectory open_lock_directory(const Options& o, Reporter& reporter) {
+    LockDirectory locks(o.lock_dir);
+    if (locks.created() && !is_superuser()) {
+        // Every other user refuses a lock directory owned by a non-root user: say so at once.
+        reporter.warning(fmt::format("created {0}, owned by you: other users cannot use it until "
+                                     "root owns it (the .deb's tmpfiles rule does that at boot; "
+                                     "or: sudo chown root: {0})",
+                                     locks.path()));
+    }
+    reporter.detail("lock directory: " + locks.path());
+    return locks;
+}
+
 }  // namespace
 
+void check_launchable(const Options& o) {
+    // A name that -I rewrites is known only at launch.
+    if (!o.replace || o.command.front().find(*o.replace) == std::string::npos) {
+        check_command(o.command.front());
+    }
+}
+
 int run_command(const Options& o, Reporter& reporter) {
+    // Before the driver, the lock directory and the queue: a typo must not cost the wait.
+    check_launchable(o);
+    check_replace_string(o, reporter);
     SignalCatcher signals;
     Nvml nvml;
     GpuInventory inventory = nvml.inventory();
     for (const std::string& skipped : inventory.skipped) reporter.warning("skipping " + skipped);
     reporter.detail(nvml.version());
     LockOwner owner = owner_record(o);
-    WaitRequest request{
-        candidates_of(o, inventory, reporter), o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
-    LockDirectory locks(o.lock_dir);
+    std::vector<GpuIdentity> candidates = candidates_of(o, inventory, reporter);
+    explain_candidates(o, inventory, candidates, reporter);
+    WaitRequest request{candidates, o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
+    LockDirectory locks = open_lock_directory(o, reporter);
     HeldGpus held(signals, reporter, HoldSettings{o.hold, o.hold_fraction});
     WaitOutcome outcome = WaitLoop(nvml, locks, signals, reporter, held, std::move(request)).run();
     if (outcome.end == WaitOutcome::End::timed_out) {
@@ -84,6 +119,7 @@ int run_command(const Options& o, Reporter& reporter) {
     reporter.info("running on " + describe(chosen));
     LaunchRequest launch = plan_launch(o, chosen);
     launch.inherit = held.lock_handles();
+    explain_launch(launch, reporter);
     Child child(launch, signals);
     // The command holds the locks too now: say so in their records, for --status and for
     // waiters who find gpu-waiter gone and the command still running.

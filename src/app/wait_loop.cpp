@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "app/status_queue.hpp"
 #include "process/process_table.hpp"
 
 namespace gw {
@@ -22,7 +23,10 @@ QueueEntry entry_for(const WaitRequest& r) {
                       r.owner.command,
                       r.count,
                       uuids_of(r.candidates),
-                      r.owner.since};
+                      r.owner.since,
+                      false,
+                      r.owner.name,
+                      r.owner.argv};
 }
 
 }  // namespace
@@ -140,8 +144,12 @@ std::vector<Contender> WaitLoop::contenders_ahead() {
         if (auto owner = GpuLock::holder(locks_, gpu.uuid)) ++locked_by[owner->pid];
     }
     nearest_ahead_ = 0;
-    for (const QueueEntry& e : read_queue(queue_dir_).waiters) {
+    ahead_labels_.clear();
+    std::vector<QueueEntry> queue = read_queue(queue_dir_).waiters;
+    queue_size_ = queue.size();
+    for (const QueueEntry& e : queue) {
         if (e.number >= ticket_->entry().number) break;
+        if (ticket_->is_ahead(e)) ahead_labels_.push_back(job_label(e.user, e.name, e.pid));
         // A stopped waiter (Ctrl-Z) would keep GPUs idle for as long as it is stopped: pass it
         // over; it keeps its place for when it is continued.
         if (!ticket_->is_ahead(e) || e.stopped) continue;
@@ -285,6 +293,16 @@ std::optional<WaitOutcome> WaitLoop::pause(TimePoint start, Duration sleep_for) 
     return std::nullopt;
 }
 
+void WaitLoop::place_in_line(WaitView& view) {
+    // From this round's reading of the queue (contenders_ahead), nearest first.
+    view.ahead.assign(ahead_labels_.rbegin(), ahead_labels_.rend());
+    view.place = view.ahead.size() + 1;
+    if (view.place != last_place_) {
+        reporter_.detail(fmt::format("place in line: {} of {}", view.place, queue_size_));
+        last_place_ = view.place;
+    }
+}
+
 WaitOutcome WaitLoop::run() {
     const TimePoint start = std::chrono::steady_clock::now();
     while (!take_ticket(start)) {
@@ -293,17 +311,18 @@ WaitOutcome WaitLoop::run() {
     TimePoint next_look = start;
     for (;;) {
         TimePoint now = std::chrono::steady_clock::now();
-        WaitView view{
-            request_.count, static_cast<unsigned>(request_.candidates.size()), {}, {}, now - start};
+        WaitView view;
+        view.wanted = request_.count;
+        view.candidates = static_cast<unsigned>(request_.candidates.size());
+        view.waited = now - start;
         round(now, view);
         if (held_.size() >= request_.count) {
             reporter_.end_status_line();
             ticket_.reset();  // leave the queue: the next waiter moves up
             return WaitOutcome{WaitOutcome::End::acquired, 0};
         }
-        if (held_.size() > 0) {
-            view.note = fmt::format("holding {} of {}", held_.size(), request_.count);
-        }
+        view.held = static_cast<unsigned>(held_.size());
+        place_in_line(view);
         reporter_.waiting(view);
         next_look = now + wakeups_.next_sleep(mode_, now);
         if (auto end = pause(start, next_look - std::chrono::steady_clock::now())) return *end;

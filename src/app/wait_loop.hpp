@@ -66,6 +66,7 @@ private:
     [[nodiscard]] const GpuIdentity& candidate(const std::string& uuid) const;
     [[nodiscard]] std::set<unsigned> own_pids() const;
     void sleep_until_next_round(Duration timeout);
+    void place_in_line(WaitView& view);
 
     GpuDriver& driver_;
     const LockDirectory& locks_;
@@ -78,7 +79,9 @@ private:
     std::unique_ptr<QueueTicket> ticket_;
     Wakeups wakeups_;
     WaitMode mode_ = WaitMode::poll;
-    long nearest_ahead_ = 0;  // the pid of the last waiter ahead of us, from contenders_ahead
+    long nearest_ahead_ = 0;
+    std::vector<std::string> ahead_labels_;  // who is ahead of us, from contenders_ahead
+    std::size_t queue_size_ = 0;  // the pid of the last waiter ahead of us, from contenders_ahead
     struct ProcessCache {
         std::optional<std::uint64_t> used;  // memory use when the list was read
         std::optional<std::vector<GpuProcess>> processes;
@@ -87,6 +90,7 @@ private:
     std::map<std::string, TimePoint> refused_;   // GPUs whose hold failed: taken until then
     std::map<unsigned, std::string> described_;  // pid -> "pid 4242 python3 (alice)"
     std::set<std::string> unusable_locks_;       // GPUs whose lock file was reported unusable
+    std::size_t last_place_ = 0;                 // told with -v when it changes
 };
 
 }  // namespace gw

@@ -8,3 +8,15 @@ std::string default_lock_dir(EnvLookup) {
 }
 
 }  // namespace gw
+
+namespace gw {
+
+std::string default_log_dir(EnvLookup env) {
+    // The XDG base directory specification's place for state that outlives a run (logs).
+    if (auto state = env("XDG_STATE_HOME"); state && state->starts_with("/")) {
+        return *state + "/gpu-waiter";
+    }
+    return env("HOME").value_or("/tmp") + "/.local/state/gpu-waiter";
+}
+
+}  // namespace gw

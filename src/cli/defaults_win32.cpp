@@ -13,3 +13,14 @@ std::string default_lock_dir(EnvLookup env) {
 }
 
 }  // namespace gw
+
+namespace gw {
+
+std::string default_log_dir(EnvLookup env) {
+    for (const char* base : {"LOCALAPPDATA", "TEMP"}) {
+        if (auto dir = env(base); dir && !dir->empty()) return *dir + "\\gpu-waiter";
+    }
+    return "C:\\ProgramData\\gpu-waiter\\logs";
+}
+
+}  // namespace gw

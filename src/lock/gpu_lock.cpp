@@ -16,7 +16,9 @@ std::string encode_owner(const LockOwner& o) {
                      {"command", o.command},
                      {"since", o.since},
                      {"state", o.state},
-                     {"command_pid", o.command_pid}};
+                     {"command_pid", o.command_pid},
+                     {"name", o.name},
+                     {"argv", o.argv}};
     return json_text(j);
 }
 
@@ -33,6 +35,12 @@ std::optional<LockOwner> decode_owner(const std::string& text) {
         o.command_pid = j.value("command_pid", 0L);
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;
+    }
+    if (j.contains("name") && j["name"].is_string()) o.name = j["name"].get<std::string>();
+    if (j.contains("argv") && j["argv"].is_array()) {
+        for (const auto& arg : j["argv"]) {
+            if (arg.is_string()) o.argv.push_back(arg.get<std::string>());
+        }
     }
     return o;
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/unique_handle.hpp"
 #include "lock/lock_directory.hpp"
@@ -19,6 +20,8 @@ struct LockOwner {
     long long since = 0;         // seconds since the epoch
     std::string state = "held";  // "held" before the command uses the GPU, then "handed over"
     long command_pid = 0;        // the command, once launched: it keeps the lock after us
+    std::string name;               // the job's --name, or empty
+    std::vector<std::string> argv;  // the command, word by word
 };
 
 class GpuLock {

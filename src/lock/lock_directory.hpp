@@ -13,12 +13,18 @@ public:
     /// sticky bit. Throws Error with the reason and how to fix it.
     explicit LockDirectory(std::string path);
 
+    /// Whether something exists at `path` (for readers that must not create the directory).
+    [[nodiscard]] static bool exists(const std::string& path);
+
     [[nodiscard]] const std::string& path() const { return path_; }
     /// The path of the entry `name` inside the directory.
     [[nodiscard]] std::string entry(const std::string& name) const { return path_ + "/" + name; }
+    /// Whether this gpu-waiter created the directory (and so owns it).
+    [[nodiscard]] bool created() const { return created_; }
 
 private:
     std::string path_;
+    bool created_ = false;
 };
 
 }  // namespace gw

@@ -76,6 +76,10 @@ bool is_separator(char c) {
 
 }  // namespace
 
+bool LockDirectory::exists(const std::string& path) {
+    return GetFileAttributesW(win32::widen(path).c_str()) != INVALID_FILE_ATTRIBUTES;
+}
+
 LockDirectory::LockDirectory(std::string path) : path_(std::move(path)) {
     // Trailing separators go, but not the one of a drive's root ("C:\"), which means another
     // directory without it.

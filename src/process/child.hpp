@@ -23,6 +23,11 @@ struct LaunchRequest {
     std::vector<NativeHandle> inherit;
 };
 
+/// Finds COMMAND the way the launch will (a name with a '/' as it is, any other through PATH)
+/// and checks that it may be executed, so that a typo fails before the wait, not after it.
+/// Throws Error with exit code 127 (not found) or 126 (found, not executable).
+void check_command(const std::string& name);
+
 class Child {
 public:
     /// Starts the command directly (no shell), with the signal mask gpu-waiter started with.

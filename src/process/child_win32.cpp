@@ -214,6 +214,10 @@ Error launch_error(const std::string& name, DWORD code) {
 
 }  // namespace
 
+void check_command(const std::string& name) {
+    refuse_batch_file(find_program(name), name);
+}
+
 Child::Child(const LaunchRequest& request, const SignalCatcher&)
     : native_(std::make_unique<Native>()) {
     std::wstring program = find_program(request.argv.at(0));

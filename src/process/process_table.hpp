@@ -45,6 +45,15 @@ struct ProcessState {
 /// holder shown is held from another PID namespace.
 [[nodiscard]] bool flock_holders_listed();
 
+/// What --status shows of a process beyond its name.
+struct ProcessDetails {
+    std::vector<std::string> argv;  // the full command line; empty where it cannot be read
+    std::optional<long long> started;  // seconds since the epoch
+};
+
+/// The command line and start time of a process (Linux: /proc; elsewhere not yet: empty).
+[[nodiscard]] ProcessDetails process_details(long pid);
+
 /// Every visible process (pid and parent only are guaranteed).
 [[nodiscard]] std::vector<ProcessInfo> list_processes();
 
@@ -53,6 +62,9 @@ struct ProcessState {
 
 /// The user gpu-waiter runs as.
 [[nodiscard]] std::string current_user();
+
+/// Whether we run as root (POSIX); false on Windows, where no job is cancelled for others.
+[[nodiscard]] bool is_superuser();
 
 /// Our own pid.
 [[nodiscard]] long current_pid();

@@ -115,4 +115,8 @@ std::string self_executable() {
     return "/proc/curproc/file";  // procfs, where it is mounted
 }
 
+ProcessDetails process_details(long) {
+    return {};  // --status falls back to the process's name
+}
+
 }  // namespace gw

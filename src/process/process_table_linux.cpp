@@ -71,6 +71,42 @@ std::optional<ProcessInfo> describe_process(long pid) {
     return info;
 }
 
+namespace {
+
+/// /proc/PID/stat's 22nd field counts clock ticks since boot; /proc/stat's btime is the boot.
+std::optional<long long> start_time(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line) || line.rfind(')') == std::string::npos) return std::nullopt;
+    std::istringstream rest(line.substr(line.rfind(')') + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && rest >> field; ++i) {
+    }
+    std::ifstream stat("/proc/stat");
+    for (std::string l; std::getline(stat, l);) {
+        if (l.rfind("btime ", 0) == 0) {
+            long ticks = ::sysconf(_SC_CLK_TCK);
+            if (ticks <= 0) return std::nullopt;
+            return std::stoll(l.substr(6)) + std::stoll(field) / ticks;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+ProcessDetails process_details(long pid) {
+    ProcessDetails d;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    for (std::string arg; std::getline(in, arg, '\0');) d.argv.push_back(arg);
+    try {
+        d.started = start_time(pid);
+    } catch (const std::exception&) {
+        // a malformed field: the age stays unknown
+    }
+    return d;
+}
+
 std::vector<ProcessInfo> list_processes() {
     std::vector<ProcessInfo> out;
     DIR* dir = ::opendir("/proc");

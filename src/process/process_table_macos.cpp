@@ -126,4 +126,8 @@ std::string self_executable() {
     return given;
 }
 
+ProcessDetails process_details(long) {
+    return {};  // --status falls back to the process's name
+}
+
 }  // namespace gw

@@ -36,4 +36,8 @@ long current_pid() {
     return static_cast<long>(::getpid());
 }
 
+bool is_superuser() {
+    return ::geteuid() == 0;
+}
+
 }  // namespace gw

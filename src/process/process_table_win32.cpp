@@ -121,4 +121,12 @@ std::string self_executable() {
     }
 }
 
+ProcessDetails process_details(long) {
+    return {};  // --status falls back to the process's name
+}
+
+bool is_superuser() {
+    return false;
+}
+
 }  // namespace gw

@@ -14,7 +14,7 @@ namespace gw {
 std::string encode_entry(const QueueEntry& e) {
     nlohmann::json j{{"number", e.number},   {"pid", e.pid},     {"user", e.user},
                      {"command", e.command}, {"count", e.count}, {"candidates", e.candidates},
-                     {"since", e.since}};
+                     {"since", e.since},     {"name", e.name},   {"argv", e.argv}};
     return json_text(j);
 }
 
@@ -65,6 +65,8 @@ bool decode_entry(const std::string& text, QueueEntry& e) {
         e.count = static_cast<unsigned>(count);
         e.candidates = j.at("candidates").get<std::vector<std::string>>();
         e.since = j.value("since", 0LL);
+        e.name = j.value("name", "");
+        e.argv = j.value("argv", std::vector<std::string>{});
     } catch (const nlohmann::json::exception&) {
         return false;
     }

@@ -4,11 +4,44 @@
 
 #include <fmt/format.h>
 
+#include "ui/terminal.hpp"
+
 namespace gw {
 namespace {
 
+std::string ordinal(std::size_t n) {
+    const char* suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th"
+                         : n % 10 == 1                   ? "st"
+                         : n % 10 == 2                   ? "nd"
+                         : n % 10 == 3                   ? "rd"
+                                                         : "th";
+    return fmt::format("{}{}", n, suffix);
+}
+
+/// "waiting for a GPU", "waiting for 2 GPUs", "waiting for 1 more GPU (1 of 2 reserved)".
+std::string what_is_awaited(const WaitView& v) {
+    unsigned missing = v.wanted > v.held ? v.wanted - v.held : 0;
+    std::string gpus = missing == 1 ? "GPU" : "GPUs";
+    if (v.held == 0) {
+        return v.wanted == 1 ? "waiting for a GPU" : fmt::format("waiting for {} GPUs", v.wanted);
+    }
+    return fmt::format("waiting for {} more {} ({} of {} reserved)", missing, gpus, v.held,
+                       v.wanted);
+}
+
+std::string place_in_line(const WaitView& v) {
+    if (v.place == 0) return {};
+    if (v.place == 1) return ", first in line";
+    std::string text = fmt::format(", {} in line", ordinal(v.place));
+    if (!v.ahead.empty()) text += ", after " + v.ahead.front();
+    if (v.ahead.size() > 1) text += fmt::format(" and {} more", v.ahead.size() - 1);
+    return text;
+}
+
+}  // namespace
+
 std::string describe_wait(const WaitView& v) {
-    std::string text = fmt::format("waiting for {} of {} GPU(s)", v.wanted, v.candidates);
+    std::string text = what_is_awaited(v) + place_in_line(v);
     if (!v.busy.empty()) {
         text += ": ";
         for (std::size_t i = 0; i < v.busy.size(); ++i) text += (i ? "; " : "") + v.busy[i];
@@ -16,8 +49,6 @@ std::string describe_wait(const WaitView& v) {
     if (!v.note.empty()) text += (v.busy.empty() ? ": " : "; ") + v.note;
     return text;
 }
-
-}  // namespace
 
 Reporter::Reporter(Verbosity verbosity, std::FILE* out, bool terminal)
     : verbosity_(verbosity), out_(out), terminal_(terminal) {
@@ -57,8 +88,12 @@ void Reporter::waiting(const WaitView& view) {
     if (verbosity_ == Verbosity::quiet) return;
     std::string state = describe_wait(view);
     if (terminal_) {
-        // \r and "erase line" keep one line up to date; the elapsed time makes it tick.
-        fmt::print(out_, "\r\033[Kgpu-waiter: [{}] {}", format_duration(view.waited), state);
+        // \r and "erase line" keep one line up to date; the elapsed time makes it tick. They
+        // clear only the cursor's row, so the line must never wrap: it is cut to the terminal's
+        // width, one column short, since writing the last column leaves some terminals wrapped.
+        std::string text = fmt::format("gpu-waiter: [{}] {}", format_duration(view.waited), state);
+        std::size_t width = terminal_columns(Stream::err).value_or(80);
+        fmt::print(out_, "\r\033[K{}", fit(text, width > 1 ? width - 1 : 1));
         std::fflush(out_);
         status_shown_ = true;
     } else if (state != last_logged_) {

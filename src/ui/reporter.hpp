@@ -14,12 +14,18 @@ namespace gw {
 
 /// What the wait looks like right now, for the status line.
 struct WaitView {
-    unsigned wanted = 1;
+    unsigned wanted = 1;  // GPUs the job needs
     unsigned candidates = 0;
     std::vector<std::string> busy;  // "GPU 0: pid 4242 python3 (alice)"
     std::string note;               // e.g. "GPU 1 free for 2.0s of 5.0s"
     Duration waited{0};
+    unsigned held = 0;               // of `wanted`, already reserved (locked and held)
+    std::size_t place = 0;           // in the queue: 1 is first; 0 when unknown
+    std::vector<std::string> ahead;  // the jobs before us, nearest first ("alice's train")
 };
+
+/// The wait in one line of words (without the time waited).
+[[nodiscard]] std::string describe_wait(const WaitView& view);
 
 class Reporter {
 public:
@@ -31,6 +37,8 @@ public:
     void warning(const std::string& message);
     void info(const std::string& message);    // not with -q
     void detail(const std::string& message);  // only with -v
+    /// A plain message shown even with -q (a detached job's closing line).
+    void error_free_line(const std::string& message) { line("", message); }
     /// Shows the wait; on a terminal rewrites the status line, elsewhere logs changes only.
     void waiting(const WaitView& view);
     /// Ends the status line, so the next message starts on a fresh line.

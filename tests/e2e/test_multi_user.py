@@ -390,3 +390,40 @@ def test_world_writable_lock_directory_without_sticky_bit_is_refused(gw: Harness
         f"the message says nothing about how to fix it:\n{w.stderr}")
     assert stat.S_IMODE(gw.lock_dir.stat().st_mode) == 0o777, "gpu-waiter changed the mode"
     assert not any(gw.lock_dir.iterdir()), list(gw.lock_dir.iterdir())
+
+
+# -- --cancel: one's own jobs only, root any -------------------------------------------------------
+
+def test_cancel_refuses_another_users_job(place: SharedPlace, users: tuple[User, User]) -> None:
+    a, b = users
+    gw = place.gw
+    place.machine(1)
+    gw.occupy(0)
+    job = start_as(place, a, "--poll", POLL, "--name", "a-job", "--", "true")
+    queued_as(place, a, [job])
+    refused = start_as(place, b, "--cancel", "a-job")
+    assert refused.wait(30) == 125, refused.describe()
+    assert f"belongs to {a.name}" in refused.stderr, refused.describe()
+    assert job.poll() is None, "another user's --cancel ended the job"
+    # Root may.
+    proc = subprocess.run([place.binary, "--cancel", str(job.pid)], env=place.env(),
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert job.wait(15) == 128 + signal.SIGTERM, job.describe()
+
+
+# -- a lock directory a user created: told at once, and the refusal names the owner -----------------
+
+def test_user_created_lock_directory_is_explained(place: SharedPlace, users: tuple[User, User]) -> None:
+    a, b = users
+    place.machine(1)
+    made = place.out / "made-by-a"
+    first = start_as(place, a, "--lock-dir", str(made), "--", "true")
+    assert first.wait(15) == 0, first.describe()
+    told = [line for line in first.stderr.splitlines() if "owned by you" in line]
+    assert len(told) == 1 and "other users cannot use it until root owns it" in told[0], first.stderr
+    assert f"sudo chown root: {made}" in told[0], first.stderr
+    refused = start_as(place, b, "--lock-dir", str(made), "--", "true")
+    assert refused.wait(15) == 125, refused.describe()
+    assert f"belongs to another user, {a.name}" in refused.stderr, refused.describe()
+    assert "--lock-dir" in refused.stderr and f"ask {a.name} or root" in refused.stderr

@@ -136,14 +136,14 @@ def test_command_sees_the_gpus_slurm_gave(gw: Harness, slurm: Cluster, count: in
 
 def test_name_and_replace_string(gw: Harness, slurm: Cluster) -> None:
     out = gw.path("out")
-    w = gw.run("--slurm", "-n", "2", "--name", "my job", "-I", "{}", "--", "sh", "-c",
+    w = gw.run("--slurm", "-n", "2", "--name", "my-job", "-I", "{}", "--", "sh", "-c",
                'printf "%s|%s|%s" "$1" "$CUDA_VISIBLE_DEVICES" "$SLURM_JOB_NAME" > "$2"', "sh",
                "gpus={}&{}", str(out), env=slurm.env(gw), timeout=DEADLINE)
     assert w.returncode == 0, w.describe()
     replaced, cvd, name = out.read_text().split("|")
     assert len(split(cvd)) == 2
     assert replaced == f"gpus={cvd}&{cvd}"
-    assert name == "my job"
+    assert name == "my-job"
 
 
 def test_slurm_arguments_reach_srun(gw: Harness, slurm: Cluster) -> None:

@@ -472,4 +472,74 @@ TEST_F(OptionsTest, InsideASlurmJobTheAllocationIsRead) {
     EXPECT_TRUE(usage_error({"python"}));
 }
 
+/// The message of the usage error `args` cause ("" when they parse).
+std::string error_text(const Strings& args) {
+    try {
+        (void)parse_raw(args);
+    } catch (const gw::Error& e) {
+        return std::string(e.what()) + " | " + e.hint();
+    }
+    return "";
+}
+
+TEST_F(OptionsTest, ErrorsAreInOurWords) {
+    EXPECT_EQ(error_text({"--count", "two", "cmd"}),
+              "-n/--count: 'two' is not a number of GPUs | give a whole number from 1 to 1024");
+    EXPECT_EQ(error_text({"--hold-fraction", "1", "cmd"}).find("not in range"), std::string::npos);
+    EXPECT_EQ(error_text({"-n"}).rfind("--count needs a value", 0), 0u);
+}
+
+TEST_F(OptionsTest, RepeatedOptionLastWins) {
+    EXPECT_EQ(parse({"-n", "1", "-n", "2", "cmd"}).count, 2u);
+}
+
+TEST_F(OptionsTest, MistypedOptionGetsASuggestion) {
+    EXPECT_NE(error_text({"--cout", "2", "cmd"}).find("did you mean --count?"), std::string::npos);
+    EXPECT_NE(error_text({"--stauts"}).find("did you mean --status?"), std::string::npos);
+    EXPECT_EQ(error_text({"--zzzzzzzz", "cmd"}).find("did you mean"), std::string::npos);
+}
+
+TEST_F(OptionsTest, ContradictionsAreRefusedWithTheReason) {
+    EXPECT_NE(error_text({"--json"}).find("--json goes with --status"), std::string::npos);
+    EXPECT_NE(error_text({"-g", "0", "--json", "echo"}).find("--json goes with --status"),
+              std::string::npos);
+    EXPECT_TRUE(usage_error({"-q", "-v", "cmd"}));
+    EXPECT_TRUE(usage_error({"--status", "--watch", "--json"}));
+    EXPECT_TRUE(usage_error({"--status", "-n", "2"}));
+    EXPECT_TRUE(usage_error({"--status", "--cancel", "3"}));
+    EXPECT_TRUE(usage_error({"--log", "f", "cmd"}));
+    EXPECT_TRUE(usage_error({"--mine", "--user", "bob", "--status"}));
+    EXPECT_TRUE(usage_error({"--cancel", "3", "cmd"}));
+}
+
+TEST_F(OptionsTest, JobOptions) {
+    gw::Options o = parse({"--name", "train-1", "--detach", "--log", "/tmp/x.log", "cmd"});
+    EXPECT_EQ(o.name, "train-1");
+    EXPECT_TRUE(o.detach);
+    EXPECT_EQ(o.log_file, "/tmp/x.log");
+    EXPECT_TRUE(usage_error({"--name", "42", "cmd"}));
+    EXPECT_TRUE(usage_error({"--name", "a b", "cmd"}));
+    gw::Options c = parse({"--cancel", "train-1"});
+    EXPECT_EQ(c.mode, gw::Mode::cancel);
+    EXPECT_EQ(c.cancel, "train-1");
+}
+
+TEST_F(OptionsTest, StatusViews) {
+    gw::Options w = parse({"--status", "--watch"});
+    EXPECT_EQ(w.watch, gw::kWatchDefault);
+    EXPECT_EQ(parse({"--status", "--watch", "5s"}).watch, seconds(5));
+    EXPECT_EQ(parse({"--watch"}).mode, gw::Mode::status);
+    EXPECT_TRUE(parse({"--status", "--mine"}).mine);
+    EXPECT_EQ(parse({"--status", "--user", "bob"}).only_user, "bob");
+}
+
+TEST_F(OptionsTest, HelpShowsPlaceholdersAndDefaults) {
+    ::testing::internal::CaptureStdout();
+    (void)parse_raw({"--help"});
+    std::string printed = ::testing::internal::GetCapturedStdout();
+    EXPECT_NE(printed.find("-I STR"), std::string::npos) << printed;
+    EXPECT_EQ(printed.find("TEXT"), std::string::npos) << printed;
+    EXPECT_NE(printed.find("(default 1)"), std::string::npos) << printed;
+}
+
 }  // namespace

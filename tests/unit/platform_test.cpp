@@ -94,7 +94,8 @@ protected:
 
     static gw::LockOwner owner() {
         return gw::LockOwner{gw::current_pid(), gw::current_user(), "unit test", 1700000000,
-                             "held"};
+                             "held",        0,
+                             "",            {"unit", "test"}};
     }
     static gw::QueueEntry entry() {
         gw::QueueEntry e;
