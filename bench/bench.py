@@ -114,19 +114,24 @@ class Bench:
             runners["pynvml loop"] = lambda out: subprocess.Popen(
                 [sys.executable, str(HERE / "baseline_pynvml.py"), "1", "0", "bash", "-c", STAMP,
                  str(out)], env=self.gpus.env())
+        self.time_reactions(runners, self.gpus.occupy, self.gpus.free, "")
+
+    def time_reactions(self, runners, occupy, free, label):
+        """Per runner: GPU 0 busy, the runner started, after a random 1-2 s (a random phase
+        against the poll) GPU 0 freed; milliseconds until the runner's command wrote its stamp."""
         for name, start in runners.items():
             samples = []
             for _ in range(self.args.trials):
-                self.gpus.occupy(0)
+                occupy(0)
                 out = self.path("reaction")
                 p = start(out)
-                time.sleep(1.0 + random.random())  # a random phase against the poll
-                self.gpus.free(0)
+                time.sleep(1.0 + random.random())
+                free(0)
                 freed = time.time()
                 stamp = read_stamp(out)
                 p.wait()
                 samples.append((stamp - freed) * 1000)
-            self.record(f"{name} reaction", samples, "ms")
+            self.record(f"{name} reaction{label}", samples, "ms")
 
     # 3b: the same with an occupier gpu-waiter cannot see (its exit is no event: polled).
     def reaction_hidden(self):
@@ -144,19 +149,8 @@ class Bench:
             runners["pynvml loop"] = lambda out: subprocess.Popen(
                 [*prefix, sys.executable, str(HERE / "baseline_pynvml.py"), "1", "0", "bash",
                  "-c", STAMP, str(out)], env=self.gpus.env())
-        for name, start in runners.items():
-            samples = []
-            for _ in range(self.args.trials):
-                self.gpus.occupy_hidden(0)
-                out = self.path("reaction-hidden")
-                p = start(out)
-                time.sleep(1.0 + random.random())
-                self.gpus.free_hidden(0)
-                freed = time.time()
-                stamp = read_stamp(out)
-                p.wait()
-                samples.append((stamp - freed) * 1000)
-            self.record(f"{name} reaction, hidden occupier", samples, "ms")
+        self.time_reactions(runners, self.gpus.occupy_hidden, self.gpus.free_hidden,
+                            ", hidden occupier")
 
     # 4: launch latency with free GPUs, and the time until the hold is in place.
     def launch(self):

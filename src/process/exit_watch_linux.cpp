@@ -3,60 +3,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "process/exit_watch.hpp"
+#include "process/exit_watch_platform.hpp"
 
 namespace gw {
-namespace {
 
-int open_pidfd(long pid) {
+UniqueHandle open_exit_handle(long pid) {
 #ifdef SYS_pidfd_open
-    return static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0));
+    return UniqueHandle(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0)));
 #else
     (void)pid;
-    return -1;  // headers older than the call: poll as before
+    return {};  // headers older than the call: such GPUs are polled
 #endif
 }
 
-bool ended(int fd) {
+bool exit_signalled(NativeHandle fd) {
     pollfd p{fd, POLLIN, 0};
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
-}
-
-}  // namespace
-
-ExitWatch::ExitWatch() = default;
-ExitWatch::~ExitWatch() = default;
-
-bool ExitWatch::watch(long pid) {
-    if (pid <= 0) return false;
-    if (watched_.contains(pid)) return true;
-    UniqueHandle fd(open_pidfd(pid));
-    if (!fd.valid()) return false;
-    watched_.emplace(pid, std::move(fd));
-    return true;
-}
-
-std::vector<long> ExitWatch::take_exited() {
-    std::vector<long> out;
-    for (auto it = watched_.begin(); it != watched_.end();) {
-        if (ended(it->second.get())) {
-            out.push_back(it->first);
-            it = watched_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    return out;
-}
-
-std::vector<NativeHandle> ExitWatch::handles() const {
-    std::vector<NativeHandle> out;
-    for (const auto& [pid, fd] : watched_) out.push_back(fd.get());
-    return out;
-}
-
-void ExitWatch::keep_only(const std::set<long>& pids) {
-    std::erase_if(watched_, [&](const auto& w) { return !pids.contains(w.first); });
 }
 
 }  // namespace gw

@@ -78,6 +78,31 @@ bool QueueTicket::is_ahead(const QueueEntry& other) const {
     return !ahead_known_ || ahead_.contains({other.number, other.pid});
 }
 
+namespace {
+
+/// Reads the ticket `name`: what every platform checks (the name, the entry's type, the content
+/// against the name) around what each checks its own way (queue_platform.hpp).
+TicketRead read_named_ticket(const std::string& queue, const std::string& name, QueueEntry& entry,
+                             long& holder, std::string& why) {
+    auto named = parse_ticket_name(name);
+    if (!named) {
+        why = "not a ticket name gpu-waiter writes";
+        return TicketRead::foreign;
+    }
+    std::string path = queue + "/" + name;
+    UniqueHandle file = open_shared_for_reading(path, why);
+    if (!file.valid()) return why.empty() ? TicketRead::gone : TicketRead::foreign;
+    TicketRead got = read_ticket(path, file, entry, holder, why);
+    if (got == TicketRead::waiter &&
+        (entry.number != named->first || entry.pid != named->second)) {
+        why = "its content does not match its name";
+        return TicketRead::foreign;
+    }
+    return got;
+}
+
+}  // namespace
+
 QueueView read_queue(const std::string& queue) {
     QueueView view;
     std::map<long, QueueEntry> by_holder;  // one place per process: its latest ticket
@@ -85,7 +110,7 @@ QueueView read_queue(const std::string& queue) {
         QueueEntry entry;
         long holder = 0;
         std::string why;
-        switch (read_ticket(queue, name, entry, holder, why)) {
+        switch (read_named_ticket(queue, name, entry, holder, why)) {
             case TicketRead::gone:
                 break;
             case TicketRead::foreign:

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_handle.hpp"
 #include "queue/queue.hpp"
 
 namespace gw {
@@ -18,10 +19,10 @@ enum class TicketRead {
     foreign,  // not to be trusted: `why` says why
 };
 
-/// Reads the ticket `name` in `queue_dir` into `entry`, checking that it is what it claims.
-/// `holder` receives the process that holds the ticket (for telling two tickets of one process
-/// apart from two processes).
-[[nodiscard]] TicketRead read_ticket(const std::string& queue_dir, const std::string& name,
+/// Reads the ticket open as `file` (at `path`) into `entry`, checking that it is what it
+/// claims. `holder` receives the process that holds the ticket (for telling two tickets of one
+/// process apart from two processes).
+[[nodiscard]] TicketRead read_ticket(const std::string& path, const UniqueHandle& file,
                                      QueueEntry& entry, long& holder, std::string& why);
 
 }  // namespace gw

@@ -112,16 +112,8 @@ std::vector<std::string> ticket_names(const std::string& queue) {
     return names;
 }
 
-TicketRead read_ticket(const std::string& queue, const std::string& name, QueueEntry& entry,
+TicketRead read_ticket(const std::string& path, const UniqueHandle& fd, QueueEntry& entry,
                        long& holder, std::string& why) {
-    std::string path = queue + "/" + name;
-    auto named = parse_ticket_name(name);
-    if (!named) {
-        why = "not a ticket name gpu-waiter writes";
-        return TicketRead::foreign;
-    }
-    UniqueHandle fd = open_shared_for_reading(path, why);
-    if (!fd.valid()) return why.empty() ? TicketRead::gone : TicketRead::foreign;
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
         // Nobody holds it: its waiter died. Ours to remove now that we hold it; another user's
         // may refuse, and is skipped all the same.
@@ -130,9 +122,8 @@ TicketRead read_ticket(const std::string& queue, const std::string& name, QueueE
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return TicketRead::gone;
-    if (!decode_entry(read_shared_file(fd.get()), entry) || entry.number != named->first ||
-        entry.pid != named->second) {
-        why = "its content does not match its name";
+    if (!decode_entry(read_shared_file(fd.get()), entry)) {
+        why = "not a ticket";
         return TicketRead::foreign;
     }
     entry.user = user_name(st.st_uid);
