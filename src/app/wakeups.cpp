@@ -18,7 +18,7 @@ bool Wakeups::watch(const std::vector<unsigned>& pids) {
     bool all = true;
     for (unsigned pid : pids) {
         seen_.insert(static_cast<long>(pid));
-        bool room = exits_.watching(pid) || exits_.handles().size() < kMaxWatched;
+        bool room = exits_.watching(static_cast<long>(pid)) || exits_.handles().size() < kMaxWatched;
         all = room && exits_.watch(static_cast<long>(pid)) && all;
     }
     return all;

@@ -197,7 +197,8 @@ def test_detach_returns_at_once_and_the_log_ends_with_the_status(gw: Harness) ->
     job, log = detach(gw, "--name", "nightly", "--", "sh", "-c", "echo out-line; exit 3")
     assert log.parent == gw.path("state") / "gpu-waiter" and log.name == f"nightly-{job}.log"
     assert os.getsid(job) == job, "the job does not run in a session of its own"
-    doc = status_json(gw.env())
+    # Detach returns before the job has queued: wait for it to arrive, however slowly it starts.
+    doc = wait_for(lambda: (d := status_json(gw.env()))["queue"] and d, 20, lambda: job_log(log))
     assert [(q["id"], q["name"]) for q in doc["queue"]] == [(job, "nightly")], doc["queue"]
     assert "nightly" in status_text(gw)
     gw.release(0, busy[0])
