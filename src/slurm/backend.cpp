@@ -25,7 +25,10 @@ constexpr Duration kInterruptGap = std::chrono::milliseconds(200);
 constexpr int kInterrupts = 3;
 
 bool cancels(int signo) {
-    return signo == SIGINT || signo == SIGTERM || signo == SIGHUP;
+#ifdef SIGHUP  // Windows has no hang-up signal.
+    if (signo == SIGHUP) return true;
+#endif
+    return signo == SIGINT || signo == SIGTERM;
 }
 
 std::string quoted(const std::vector<std::string>& argv) {

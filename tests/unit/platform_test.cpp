@@ -152,11 +152,17 @@ TEST_F(PlatformTest, QueueInArrivalOrderWithoutTheLeavers) {
     EXPECT_FALSE(first->is_ahead(second->entry()));
     // Both tickets are held by this one process, and a process has one place in the queue: a
     // second ticket can only be forged, so the latest counts and the other is shown as foreign.
+    // (POSIX: the holder is read from the kernel's lock table; Windows takes the ticket's pid.)
     gw::QueueView view = gw::read_queue(queue);
+#ifndef _WIN32
     ASSERT_EQ(view.waiters.size(), 1u);
     EXPECT_EQ(view.waiters[0].number, second->entry().number);
     EXPECT_EQ(view.waiters[0].candidates, (std::vector<std::string>{"GPU-a"}));
     ASSERT_EQ(view.foreign.size(), 1u);
+#else
+    ASSERT_EQ(view.waiters.size(), 2u);
+    EXPECT_EQ(view.waiters[1].number, second->entry().number);
+#endif
     second.reset();
     auto waiting = gw::read_queue(queue).waiters;
     ASSERT_EQ(waiting.size(), 1u);
