@@ -71,9 +71,11 @@ def probe_pid_on(gw: Harness, gpu: int, w) -> int | None:
 
 
 def test_hold_released_when_command_uses_the_gpu(gw: Harness) -> None:
-    w = gw.start("--poll", POLL, "-g", "1", "--", probe_path(), "use", "0", "--delay", "1",
+    go = gw.path("go")
+    w = gw.start("--poll", POLL, "-g", "1", "--", probe_path(), "use", "0", "--after", str(go),
                  "--sleep", "3")
     wait_for_hold(gw, 1, w)
+    go.touch()
     used_at = first_seen(lambda: probe_pid_on(gw, 1, w), 5.0,
                          lambda: f"the command never appeared on GPU 1\n{describe_gpus(gw)}\n"
                                  f"{w.describe()}")
@@ -87,10 +89,13 @@ def test_hold_released_when_command_uses_the_gpu(gw: Harness) -> None:
 
 
 def test_only_the_used_gpu_loses_its_hold(gw: Harness) -> None:
-    w = gw.start("--poll", POLL, "-n", "2", "--", probe_path(), "use", "0", "--delay", "1",
+    go = gw.path("go")
+    w = gw.start("--poll", POLL, "-n", "2", "--", probe_path(), "use", "0", "--after", str(go),
                  "--sleep", "6")
+    # The command touches its GPU only once both holds were seen, however slow the machine.
     wait_for_hold(gw, 0, w)
     wait_for_hold(gw, 1, w)
+    go.touch()
     used_at = first_seen(lambda: probe_pid_on(gw, 0, w) or probe_pid_on(gw, 1, w), 5.0,
                          lambda: f"the command never appeared on a GPU\n{describe_gpus(gw)}\n"
                                  f"{w.describe()}")

@@ -1,7 +1,7 @@
 // fake_cuda_probe: "a CUDA program" for end-to-end tests. It loads the CUDA library the way a real
 // program would (dlopen of GPU_WAITER_CUDA_LIBRARY) and reports what that process sees:
 //   fake_cuda_probe list
-//   fake_cuda_probe use ORDINAL[,ORDINAL...] [--bytes N] [--sleep S] [--delay S]
+//   fake_cuda_probe use ORDINAL[,ORDINAL...] [--bytes N] [--sleep S] [--delay S] [--after FILE]
 //   fake_cuda_probe record FILE [--sleep S]
 // Exit status: 0 success, 2 usage, 3 library not loadable, 4 a CUDA call failed.
 #include <charconv>
@@ -48,7 +48,7 @@ struct Options {
     std::fprintf(stderr,
                  "usage: fake_cuda_probe list\n"
                  "       fake_cuda_probe use ORDINAL[,ORDINAL...] [--bytes N] [--sleep S] "
-                 "[--delay S]\n"
+                 "[--delay S] [--after FILE]\n"
                  "       fake_cuda_probe record FILE [--sleep S]\n");
     std::exit(2);
 }
@@ -182,9 +182,19 @@ void use_device(const Cuda& cuda, CUdevice device, std::size_t bytes) {
     std::fflush(stdout);
 }
 
+// A test creates FILE once it has seen what it must see before the GPU is used (both holds, say):
+// a handshake instead of a delay that a loaded machine may outrun.
+void wait_for_file(const std::string& path) {
+    if (path.empty()) return;
+    while (access(path.c_str(), F_OK) != 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 // Leaves contexts and memory to be reclaimed by exit, as a crashing or careless program would.
 int run_use(const Cuda& cuda, const Options& options) {
     if (options.positional.size() != 1) usage();
+    wait_for_file(option(options, "--after", ""));
     sleep_seconds(option(options, "--delay", "0"));
     const auto bytes =
         parse_number<std::size_t>(option(options, "--bytes", std::to_string(1ULL << 30)));
