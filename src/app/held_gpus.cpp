@@ -6,8 +6,8 @@
 
 namespace gw {
 
-HeldGpus::HeldGpus(const SignalCatcher& signals, Reporter& reporter, HoldSettings settings)
-    : signals_(signals), reporter_(reporter), settings_(settings) {}
+HeldGpus::HeldGpus(StartHolder start_holder, Reporter& reporter, HoldSettings settings)
+    : start_holder_(std::move(start_holder)), reporter_(reporter), settings_(settings) {}
 
 // The holder goes first (its memory freed and its process gone), then the locks: whoever takes
 // a GPU next must not find our hold on it.
@@ -16,14 +16,14 @@ HeldGpus::~HeldGpus() {
     gpus_.clear();
 }
 
-void HeldGpus::add(const GpuIdentity& gpu, std::unique_ptr<GpuLock> lock) {
+void HeldGpus::add(const GpuIdentity& gpu, std::unique_ptr<HeldLock> lock) {
     Entry& e = gpus_[gpu.uuid];
     e.gpu = gpu;
     e.lock = std::move(lock);
     if (!settings_.enabled) return;
     if (!holder_) {
         try {
-            holder_ = std::make_unique<HolderProcess>(signals_);
+            holder_ = start_holder_();
         } catch (const Error& err) {
             reporter_.warning(
                 fmt::format("cannot start the holder, GPUs are not held: {}", err.what()));
@@ -135,7 +135,7 @@ std::vector<std::pair<std::string, std::string>> HeldGpus::collect_replies() {
     return failures;
 }
 
-void HeldGpus::set_lock_state(const std::string& uuid, const std::string& state, LockOwner owner) {
+void HeldGpus::set_lock_state(const std::string& uuid, LockState state, LockOwner owner) {
     auto it = gpus_.find(uuid);
     if (it == gpus_.end()) return;
     owner.state = state;

@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "app/holder.hpp"
+#include "cli/options.hpp"
 #include "driver/gpu.hpp"
-#include "hold/holder_client.hpp"
 #include "lock/gpu_lock.hpp"
 #include "ui/reporter.hpp"
 
@@ -17,18 +18,19 @@ namespace gw {
 
 struct HoldSettings {
     bool enabled = true;
-    double fraction = 0.25;
+    double fraction = kDefaultHoldFraction;
 };
 
 class HeldGpus {
 public:
-    HeldGpus(const SignalCatcher& signals, Reporter& reporter, HoldSettings settings);
+    /// `start_holder` starts the holder when the first GPU is to be held.
+    HeldGpus(StartHolder start_holder, Reporter& reporter, HoldSettings settings);
     ~HeldGpus();
     HeldGpus(const HeldGpus&) = delete;
     HeldGpus& operator=(const HeldGpus&) = delete;
 
     /// Takes a GPU whose lock we have: asks the holder to hold it.
-    void add(const GpuIdentity& gpu, std::unique_ptr<GpuLock> lock);
+    void add(const GpuIdentity& gpu, std::unique_ptr<HeldLock> lock);
     /// Gives a GPU up entirely: its hold and its lock.
     void give_up(const std::string& uuid);
     /// Ends the hold on a GPU but keeps its lock (the command has the GPU now).
@@ -56,25 +58,25 @@ public:
     /// The locks' open files, for the command to inherit: the GPUs then stay locked while it,
     /// or any process it started, lives, even if gpu-waiter is killed.
     [[nodiscard]] std::vector<NativeHandle> lock_handles() const;
-    /// Records the lock state for --status ("held", "handed over").
-    void set_lock_state(const std::string& uuid, const std::string& state, LockOwner owner);
+    /// Records the lock state for --status.
+    void set_lock_state(const std::string& uuid, LockState state, LockOwner owner);
 
 private:
     enum class HoldState { none, requested, held, released };
     struct Entry {
         GpuIdentity gpu;
-        std::unique_ptr<GpuLock> lock;
+        std::unique_ptr<HeldLock> lock;
         HoldState hold = HoldState::none;
         std::optional<std::uint64_t> used_with_hold;
     };
     [[nodiscard]] Entry* by_bus_id(const std::string& bus_id);
     void stop_holder_if_idle();
 
-    const SignalCatcher& signals_;
+    StartHolder start_holder_;
     Reporter& reporter_;
     HoldSettings settings_;
     std::map<std::string, Entry> gpus_;  // by UUID
-    std::unique_ptr<HolderProcess> holder_;
+    std::unique_ptr<Holder> holder_;
 };
 
 }  // namespace gw

@@ -35,20 +35,24 @@ std::vector<ChosenGpu> order_for_cuda(const GpuInventory& inventory,
     return out;
 }
 
-LaunchRequest plan_launch(const Options& options, const std::vector<ChosenGpu>& gpus) {
+LaunchSettings launch_settings(const Options& options) {
+    return LaunchSettings{options.command, options.replace, options.visible_devices};
+}
+
+LaunchRequest plan_launch(const LaunchSettings& settings, const std::vector<ChosenGpu>& gpus) {
     auto ordinal = [](const ChosenGpu& g) { return std::to_string(g.cuda_ordinal); };
     auto uuid = [](const ChosenGpu& g) { return g.identity.uuid; };
     auto index = [](const ChosenGpu& g) { return std::to_string(g.identity.index); };
     std::string ordinals = join(gpus, ordinal);
     LaunchRequest request;
-    request.argv = options.command;
-    if (options.replace) {
+    request.argv = settings.command;
+    if (settings.replace) {
         for (std::size_t i = 1; i < request.argv.size(); ++i)
-            replace_all(request.argv[i], *options.replace, ordinals);
+            replace_all(request.argv[i], *settings.replace, ordinals);
     }
     request.set_env = {
         {"CUDA_VISIBLE_DEVICES",
-         options.visible_devices == VisibleDevices::uuid ? join(gpus, uuid) : ordinals},
+         settings.visible_devices == VisibleDevices::uuid ? join(gpus, uuid) : ordinals},
         {"CUDA_DEVICE_ORDER", "PCI_BUS_ID"},
         {"GPU_WAITER_GPUS", join(gpus, index)},
         {"GPU_WAITER_UUIDS", join(gpus, uuid)},

@@ -1,6 +1,8 @@
 // How the command is started on the chosen GPUs: its arguments and environment. Pure code.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "cli/options.hpp"
@@ -20,7 +22,17 @@ struct ChosenGpu {
 [[nodiscard]] std::vector<ChosenGpu> order_for_cuda(const GpuInventory& inventory,
                                                     const std::vector<GpuIdentity>& gpus);
 
+/// What the command line says about starting the command.
+struct LaunchSettings {
+    std::vector<std::string> command;    // the program and its arguments
+    std::optional<std::string> replace;  // -I: replaced by the CUDA numbers in the arguments
+    VisibleDevices visible_devices = VisibleDevices::index;
+};
+
+[[nodiscard]] LaunchSettings launch_settings(const Options& options);
+
 /// The command line (with -I applied) and the variables of the contract's "Launching" table.
-[[nodiscard]] LaunchRequest plan_launch(const Options& options, const std::vector<ChosenGpu>& gpus);
+[[nodiscard]] LaunchRequest plan_launch(const LaunchSettings& settings,
+                                        const std::vector<ChosenGpu>& gpus);
 
 }  // namespace gw

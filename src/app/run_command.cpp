@@ -13,6 +13,8 @@
 #include "policy/candidates.hpp"
 #include "process/child.hpp"
 #include "process/process_table.hpp"
+#include "process/signal_clock.hpp"
+#include "queue/file_waiters.hpp"
 #include "slurm/allocation.hpp"
 
 namespace gw {
@@ -54,7 +56,7 @@ LockOwner owner_record(const Options& o) {
                      current_user(),
                      command,
                      static_cast<long long>(std::time(nullptr)),
-                     "held",
+                     LockState::held,
                      0,  // the command's pid, once it runs
                      o.name.value_or(""),
                      o.command};
@@ -105,8 +107,11 @@ int run_command(const Options& o, Reporter& reporter) {
     explain_candidates(o, inventory, candidates, reporter);
     WaitRequest request{candidates, o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
     LockDirectory locks = open_lock_directory(o, reporter);
-    HeldGpus held(signals, reporter, HoldSettings{o.hold, o.hold_fraction});
-    WaitOutcome outcome = WaitLoop(nvml, locks, signals, reporter, held, std::move(request)).run();
+    FileWaiters waiters(locks);
+    SignalClock clock(signals);
+    HeldGpus held(holder_process(signals), reporter, HoldSettings{o.hold, o.hold_fraction});
+    WaitOutcome outcome =
+        WaitLoop(nvml, waiters, clock, signals, reporter, held, std::move(request)).run();
     if (outcome.end == WaitOutcome::End::timed_out) {
         reporter.info(fmt::format("gave up: --timeout {} passed", format_duration(*o.timeout)));
         return static_cast<int>(ExitCode::timed_out);
@@ -117,15 +122,15 @@ int run_command(const Options& o, Reporter& reporter) {
     }
     auto chosen = order_for_cuda(inventory, held.identities());
     reporter.info("running on " + describe(chosen));
-    LaunchRequest launch = plan_launch(o, chosen);
+    LaunchRequest launch = plan_launch(launch_settings(o), chosen);
     launch.inherit = held.lock_handles();
     explain_launch(launch, reporter);
     Child child(launch, signals);
     // The command holds the locks too now: say so in their records, for --status and for
     // waiters who find gpu-waiter gone and the command still running.
     owner.command_pid = child.pid();
-    for (const GpuIdentity& gpu : held.identities()) held.set_lock_state(gpu.uuid, "held", owner);
-    Supervisor supervisor(nvml, signals, reporter, held,
+    for (const GpuIdentity& gpu : held.identities()) held.set_lock_state(gpu.uuid, LockState::held, owner);
+    Supervisor supervisor(nvml, clock, signals, reporter, held,
                           SupervisorSettings{o.poll, o.hold_max, owner});
     int status = supervisor.run(child);
     return status;

@@ -50,7 +50,7 @@ nlohmann::json lock_json(const LockOwner& o) {
             {"argv", argv},
             {"since", iso8601(o.since)},
             {"age_seconds", std::max(0LL, now_seconds() - o.since)},
-            {"state", o.state},
+            {"state", lock_state_text(o.state)},
             {"command_pid", o.command_pid > 0 ? nlohmann::json(o.command_pid) : nlohmann::json()}};
 }
 
@@ -77,7 +77,7 @@ nlohmann::json locked_verdict(const LockOwner& o, const std::vector<QueueEntry>&
     bool waiting = std::any_of(queue.begin(), queue.end(),
                                [&](const QueueEntry& e) { return e.pid == o.pid; });
     if (waiting) return {{"state", "reserved"}, {"text", "reserved for " + job}};
-    if (o.state == "handed over") return {{"state", "handed over"}, {"text", "handed over to " + job}};
+    if (o.state == LockState::handed_over) return {{"state", "handed over"}, {"text", "handed over to " + job}};
     return {{"state", "held"}, {"text", "held by " + job}};
 }
 

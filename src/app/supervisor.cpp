@@ -10,9 +10,10 @@
 
 namespace gw {
 
-Supervisor::Supervisor(GpuDriver& driver, SignalCatcher& signals, Reporter& reporter,
+Supervisor::Supervisor(GpuDriver& driver, Clock& clock, SignalCatcher& signals, Reporter& reporter,
                        HeldGpus& held, SupervisorSettings settings)
     : driver_(driver),
+      clock_(clock),
       signals_(signals),
       reporter_(reporter),
       held_(held),
@@ -21,7 +22,7 @@ Supervisor::Supervisor(GpuDriver& driver, SignalCatcher& signals, Reporter& repo
 void Supervisor::hand_over(const GpuIdentity& gpu, const std::string& why) {
     reporter_.detail(fmt::format("GPU {}: {}; hold released", gpu.index, why));
     held_.release_hold(gpu.uuid);
-    held_.set_lock_state(gpu.uuid, "handed over", settings_.owner);
+    held_.set_lock_state(gpu.uuid, LockState::handed_over, settings_.owner);
 }
 
 void Supervisor::report_failed_holds() {
@@ -84,26 +85,26 @@ Duration Supervisor::next_look(TimePoint started) const {
     // that has not touched its GPU yet is in no hurry.
     constexpr Duration kEager = std::chrono::milliseconds(20);
     constexpr Duration kEagerPeriod = std::chrono::seconds(60);
-    bool eager = std::chrono::steady_clock::now() - started < kEagerPeriod;
+    bool eager = clock_.now() - started < kEagerPeriod;
     return eager ? std::min(settings_.poll, kEager) : settings_.poll;
 }
 
 int Supervisor::run(Child& child) {
-    const TimePoint start = std::chrono::steady_clock::now();
+    const TimePoint start = clock_.now();
     for (;;) {
         if (auto status = child.poll()) return *status;
         report_failed_holds();
         if (settings_.hold_max && !held_.holding().empty() &&
-            std::chrono::steady_clock::now() - start >= *settings_.hold_max) {
+            clock_.now() - start >= *settings_.hold_max) {
             reporter_.detail("--hold-max passed: holds released");
             held_.release_all_holds();
         }
         watch_holds(child);
         bool holding = !held_.holding().empty();
-        std::vector<int> fds;
+        std::vector<NativeHandle> fds;
         if (held_.reply_fd() >= 0) fds.push_back(held_.reply_fd());
         // Without holds there is nothing to poll for: SIGCHLD or another signal wakes us.
-        (void)signals_.sleep(holding ? next_look(start) : std::chrono::seconds(60), fds);
+        (void)clock_.sleep(holding ? next_look(start) : std::chrono::seconds(60), fds);
         (void)signals_.take_child_event();
         for (const ReceivedSignal& s : signals_.take()) {
             // A terminal's signal reached the command already: it is in our process group.

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "app/held_gpus.hpp"
+#include "common/clock.hpp"
 #include "driver/gpu.hpp"
 #include "policy/idle_tracker.hpp"
 #include "process/child.hpp"
@@ -21,8 +22,9 @@ struct SupervisorSettings {
 
 class Supervisor {
 public:
-    Supervisor(GpuDriver& driver, SignalCatcher& signals, Reporter& reporter, HeldGpus& held,
-               SupervisorSettings settings);
+    /// `clock` tells the time and sleeps, waking on `signals`, which are passed on.
+    Supervisor(GpuDriver& driver, Clock& clock, SignalCatcher& signals, Reporter& reporter,
+               HeldGpus& held, SupervisorSettings settings);
     /// Runs until the command ends; returns its exit status (or 128+N).
     [[nodiscard]] int run(Child& child);
 
@@ -33,6 +35,7 @@ private:
     [[nodiscard]] Duration next_look(TimePoint started) const;
 
     GpuDriver& driver_;
+    Clock& clock_;
     SignalCatcher& signals_;
     Reporter& reporter_;
     HeldGpus& held_;

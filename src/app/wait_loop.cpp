@@ -31,16 +31,17 @@ QueueEntry entry_for(const WaitRequest& r) {
 
 }  // namespace
 
-WaitLoop::WaitLoop(GpuDriver& driver, const LockDirectory& locks, SignalCatcher& signals,
+WaitLoop::WaitLoop(GpuDriver& driver, Waiters& waiters, Clock& clock, SignalCatcher& signals,
                    Reporter& reporter, HeldGpus& held, WaitRequest request)
     : driver_(driver),
-      locks_(locks),
+      waiters_(waiters),
+      clock_(clock),
       signals_(signals),
       reporter_(reporter),
       held_(held),
       request_(std::move(request)),
-      queue_dir_(queue_path(locks)),
-      wakeups_(signals, locks.path(), WakeTimes{.poll = request_.poll}) {}
+      looks_(driver, request_.rule),
+      wakeups_(clock, waiters, WakeTimes{.poll = request_.poll}) {}
 
 std::set<unsigned> WaitLoop::own_pids() const {
     std::set<unsigned> pids;
@@ -53,48 +54,8 @@ const GpuIdentity& WaitLoop::candidate(const std::string& uuid) const {
                          [&](const GpuIdentity& g) { return g.uuid == uuid; });
 }
 
-WaitLoop::Look WaitLoop::look(const GpuIdentity& gpu) {
-    Look l;
-    bool ours = held_.contains(gpu.uuid);
-    l.status = driver_.probe(gpu, first_query(request_.rule));
-    // The process list costs the most: read it when the decision needs it, and otherwise (to
-    // say who keeps a GPU busy) only when the GPU's memory use changed since the last reading.
-    ProcessCache& cache = process_cache_[gpu.uuid];
-    bool decisive = needs_processes(request_.rule, l.status, ours);
-    std::optional<std::uint64_t> used;
-    if (l.status.memory) used = l.status.memory->used;
-    if (decisive || !l.status.error.empty() || used != cache.used) {
-        GpuStatus more = driver_.probe(gpu, GpuQuery::processes);
-        if (!more.error.empty()) l.status.error = more.error;
-        l.status.processes = std::move(more.processes);
-        cache = ProcessCache{used, l.status.processes};
-    } else {
-        l.status.processes = cache.processes;
-    }
-    l.judgement = judge(l.status, request_.rule, own_pids());
-    return l;
-}
-
-std::string WaitLoop::busy_text(const GpuIdentity& gpu, const Look& l) {
-    std::string reason = l.judgement.reason;
-    std::set<unsigned> own = own_pids();
-    if (l.status.processes) {
-        // Name the first foreign process the way a user would look for it. Looking up its
-        // owner reads /proc and the user database: once per process, not once per poll.
-        for (const GpuProcess& p : *l.status.processes) {
-            if (own.contains(p.pid)) continue;
-            auto [it, fresh] = described_.try_emplace(p.pid);
-            if (fresh) {
-                if (described_.size() > 1024) described_.clear();
-                auto info = describe_process(p.pid);
-                it->second = info ? fmt::format("pid {} {} ({})", p.pid, info->command, info->user)
-                                  : fmt::format("pid {}", p.pid);
-            }
-            reason = it->second;
-            break;
-        }
-    }
-    return fmt::format("GPU {} {}", gpu.index, reason);
+Look WaitLoop::look(const GpuIdentity& gpu) {
+    return looks_.look(gpu, held_.contains(gpu.uuid), own_pids());
 }
 
 bool WaitLoop::has_event(const Look& l) {
@@ -112,7 +73,7 @@ std::vector<std::string> WaitLoop::ready_gpus(TimePoint now, WaitView& view) {
         bool ours = held_.contains(gpu.uuid);
         idle_.observe(gpu.uuid, l.judgement.available, now);
         if (!l.judgement.available) {
-            view.busy.push_back(busy_text(gpu, l));
+            view.busy.push_back(looks_.busy_text(gpu, l, own_pids()));
             events = events && has_event(l);
             if (ours) {
                 reporter_.info(fmt::format("giving up GPU {}: {}", gpu.index, l.judgement.reason));
@@ -141,59 +102,58 @@ std::vector<Contender> WaitLoop::contenders_ahead() {
     std::vector<Contender> ahead;
     std::map<long, unsigned> locked_by;  // pid -> GPUs it has locked among our candidates
     for (const GpuIdentity& gpu : request_.candidates) {
-        if (auto owner = GpuLock::holder(locks_, gpu.uuid)) ++locked_by[owner->pid];
+        if (auto owner = waiters_.holder(gpu.uuid)) ++locked_by[owner->pid];
     }
     nearest_ahead_ = 0;
     ahead_labels_.clear();
-    std::vector<QueueEntry> queue = read_queue(queue_dir_).waiters;
-    queue_size_ = queue.size();
-    for (const QueueEntry& e : queue) {
-        if (e.number >= ticket_->entry().number) break;
-        if (ticket_->is_ahead(e)) ahead_labels_.push_back(job_label(e.user, e.name, e.pid));
+    Line line = waiters_.line();
+    queue_size_ = line.size;
+    for (const QueueEntry& e : line.ahead) {
+        ahead_labels_.push_back(job_label(e.user, e.name, e.pid));
         // A stopped waiter (Ctrl-Z) would keep GPUs idle for as long as it is stopped: pass it
         // over; it keeps its place for when it is continued.
-        if (!ticket_->is_ahead(e) || e.stopped) continue;
+        if (e.stopped) continue;
         ahead.push_back(Contender{e.count, e.candidates, locked_by[e.pid]});
         nearest_ahead_ = e.pid;
     }
     return ahead;
 }
 
-void WaitLoop::take(const std::vector<std::string>& allowed, bool gather, WaitView& view) {
-    std::size_t missing = request_.count - held_.size();
-    // Without gathering, take all that is missing at once or nothing: a waiter holding part of
-    // what it needs could block an earlier one.
-    if (!gather && allowed.size() < missing) return;
+void WaitLoop::take(const RoundPlan& plan, WaitView& view) {
     std::vector<std::string> taken;
-    for (const std::string& uuid : allowed) {
-        if (taken.size() == missing) break;
-        const GpuIdentity& gpu = candidate(uuid);
-        std::string unusable;
-        auto lock = GpuLock::try_acquire(locks_, uuid, request_.owner, &unusable);
-        if (!lock && !unusable.empty()) {
-            report_unusable_lock(gpu, unusable);
-            view.busy.push_back(fmt::format("GPU {}'s lock file is unusable", gpu.index));
-            continue;
-        }
-        if (!lock) {
-            auto owner = GpuLock::holder(locks_, uuid);
-            view.busy.push_back(owner ? fmt::format("GPU {} locked by pid {} ({})", gpu.index,
-                                                    owner->pid, owner->user)
-                                      : fmt::format("GPU {} locked by another waiter", gpu.index));
-            continue;
-        }
-        held_.add(gpu, std::move(lock));
-        taken.push_back(uuid);
-        // Look again now that it is ours: a process may have started since the last look.
-        if (Look l = look(gpu); !l.judgement.available) {
-            view.busy.push_back(busy_text(gpu, l));
-            held_.give_up(uuid);
-            taken.pop_back();
-        }
+    for (const std::string& uuid : plan.take) {
+        if (taken.size() == plan.missing) break;
+        if (take_one(uuid, view)) taken.push_back(uuid);
     }
-    if (!gather && taken.size() < missing) {
+    if (plan.all_or_nothing && taken.size() < plan.missing) {
         for (const std::string& uuid : taken) held_.give_up(uuid);
     }
+}
+
+bool WaitLoop::take_one(const std::string& uuid, WaitView& view) {
+    const GpuIdentity& gpu = candidate(uuid);
+    std::string unusable;
+    auto lock = waiters_.try_lock(uuid, request_.owner, &unusable);
+    if (!lock && !unusable.empty()) {
+        report_unusable_lock(gpu, unusable);
+        view.busy.push_back(fmt::format("GPU {}'s lock file is unusable", gpu.index));
+        return false;
+    }
+    if (!lock) {
+        auto owner = waiters_.holder(uuid);
+        view.busy.push_back(owner ? fmt::format("GPU {} locked by pid {} ({})", gpu.index,
+                                                owner->pid, owner->user)
+                                  : fmt::format("GPU {} locked by another waiter", gpu.index));
+        return false;
+    }
+    held_.add(gpu, std::move(lock));
+    // Look again now that it is ours: a process may have started since the last look.
+    if (Look l = look(gpu); !l.judgement.available) {
+        view.busy.push_back(looks_.busy_text(gpu, l, own_pids()));
+        held_.give_up(uuid);
+        return false;
+    }
+    return true;
 }
 
 void WaitLoop::report_unusable_lock(const GpuIdentity& gpu, const std::string& why) {
@@ -202,22 +162,22 @@ void WaitLoop::report_unusable_lock(const GpuIdentity& gpu, const std::string& w
     if (!unusable_locks_.insert(gpu.uuid).second) return;
     reporter_.warning(fmt::format("GPU {}: {} is {}; waiting on, but no gpu-waiter can take "
                                   "this GPU until its owner or root removes it",
-                                  gpu.index, locks_.entry(lock_file_name(gpu.uuid)), why));
+                                  gpu.index, waiters_.lock_where(gpu.uuid), why));
 }
 
 bool WaitLoop::take_ticket(TimePoint start) {
     // Another waiter holds the queue's lock only for the moment it takes to publish a ticket;
     // one that keeps it longer is stuck or hostile, and is not waited for.
     constexpr Duration kQueueLockPatience = std::chrono::seconds(2);
-    bool patient = std::chrono::steady_clock::now() - start < kQueueLockPatience;
-    ticket_ = QueueTicket::try_take(queue_dir_, entry_for(request_),
-                                    patient ? QueueLock::take : QueueLock::skip);
-    if (!ticket_) return false;
+    bool patient = clock_.now() - start < kQueueLockPatience;
+    auto number =
+        waiters_.join(entry_for(request_), patient ? QueueLock::take : QueueLock::skip);
+    if (!number) return false;
     if (!patient) {
-        reporter_.warning("the queue's lock on " + locks_.path() +
+        reporter_.warning("the queue's lock on " + waiters_.where() +
                           " is kept by some process: queued without it");
     }
-    reporter_.detail(fmt::format("place in the queue: number {}", ticket_->entry().number));
+    reporter_.detail(fmt::format("place in the queue: number {}", *number));
     return true;
 }
 
@@ -228,46 +188,52 @@ void WaitLoop::check_holds() {
         reporter_.info(fmt::format("giving up GPU {}: cannot hold it: {}", gpu.index, why));
         held_.give_up(uuid);
         // Someone else's allocation shows in NVML soon; until then, don't retake it each poll.
-        refused_[uuid] = std::chrono::steady_clock::now() +
+        refused_[uuid] = clock_.now() +
                          std::max<Duration>(request_.poll * 10, std::chrono::seconds(5));
     }
+}
+
+void WaitLoop::wait_in_line(const std::vector<Contender>& ahead, WaitView& view) {
+    // Whatever the GPUs show, waiters ahead take all this one could use: only the queue or the
+    // locks changing can help, and the driver need not stay loaded meanwhile.
+    // A waiter ahead killed outright leaves no trace in the directory until someone reads the
+    // queue: the one right behind it watches it. Near the front, a waiter ahead being stopped
+    // (which no event reports) must be noticed too.
+    bool near_front = ahead.size() <= request_.candidates.size();
+    bool watched = wakeups_.watch({static_cast<unsigned>(nearest_ahead_)});
+    wakeups_.forget_unseen();
+    mode_ = near_front || !watched ? WaitMode::queue_front : WaitMode::queue;
+    view.note = fmt::format("{} waiter(s) ahead want every GPU this one could use", ahead.size());
+    driver_.unload();
+}
+
+void WaitLoop::carry_out(const RoundPlan& plan, WaitView& view) {
+    if (!plan.give_back.empty()) {
+        // Part of what we need, while an earlier waiter competes for it: give it back, or the
+        // two of us could each hold what the other waits for.
+        reporter_.info(fmt::format("an earlier waiter wants these GPUs too: giving back {} held",
+                                   plan.give_back.size()));
+        for (const std::string& uuid : plan.give_back) held_.give_up(uuid);
+    }
+    if (plan.kept_for_earlier > 0) {
+        view.note = fmt::format("{} free GPU(s) kept for earlier waiters", plan.kept_for_earlier);
+    }
+    take(plan, view);
 }
 
 void WaitLoop::round(TimePoint now, WaitView& view) {
     check_holds();
     std::vector<Contender> ahead = contenders_ahead();
     if (held_.size() == 0 && out_of_reach(ahead, uuids_of(request_.candidates), request_.count)) {
-        // Whatever the GPUs show, waiters ahead take all this one could use: only the queue or
-        // the locks changing can help, and the driver need not stay loaded meanwhile.
-        // A waiter ahead killed outright leaves no trace in the directory until someone reads
-        // the queue: the one right behind it watches it. Near the front, a waiter ahead being
-        // stopped (which no event reports) must be noticed too.
-        bool near_front = ahead.size() <= request_.candidates.size();
-        bool watched = wakeups_.watch({static_cast<unsigned>(nearest_ahead_)});
-        wakeups_.forget_unseen();
-        mode_ = near_front || !watched ? WaitMode::queue_front : WaitMode::queue;
-        view.note = fmt::format("{} waiter(s) ahead want every GPU this one could use",
-                                ahead.size());
-        driver_.unload();
+        wait_in_line(ahead, view);
         return;
     }
     std::vector<std::string> ready = ready_gpus(now, view);
-    if (held_.size() >= request_.count) return;
-    if (ready.empty() && held_.size() == 0) return;  // nothing to share out, nothing to give back
-    bool gather = may_gather(ahead, uuids_of(request_.candidates));
-    if (!gather && held_.size() > 0) {
-        // Part of what we need, while an earlier waiter competes for it: give it back, or the
-        // two of us could each hold what the other waits for.
-        reporter_.info(fmt::format("an earlier waiter wants these GPUs too: giving back {} held",
-                                   held_.size()));
-        for (const GpuIdentity& gpu : held_.identities()) held_.give_up(gpu.uuid);
-    }
-    std::vector<std::string> allowed = share_for(ahead, ready);
-    if (allowed.size() < ready.size()) {
-        view.note =
-            fmt::format("{} free GPU(s) kept for earlier waiters", ready.size() - allowed.size());
-    }
-    take(allowed, gather, view);
+    std::vector<std::string> held;
+    for (const GpuIdentity& gpu : held_.identities()) held.push_back(gpu.uuid);
+    carry_out(plan_round(RoundInput{std::move(ahead), uuids_of(request_.candidates),
+                                    request_.count, std::move(held), std::move(ready)}),
+              view);
 }
 
 void WaitLoop::sleep_until_next_round(Duration timeout) {
@@ -278,7 +244,7 @@ void WaitLoop::sleep_until_next_round(Duration timeout) {
 
 std::optional<WaitOutcome> WaitLoop::pause(TimePoint start, Duration sleep_for) {
     if (request_.timeout) {
-        Duration left = *request_.timeout - (std::chrono::steady_clock::now() - start);
+        Duration left = *request_.timeout - (clock_.now() - start);
         if (left <= Duration{0}) {
             reporter_.end_status_line();
             return WaitOutcome{WaitOutcome::End::timed_out, 0};
@@ -304,13 +270,13 @@ void WaitLoop::place_in_line(WaitView& view) {
 }
 
 WaitOutcome WaitLoop::run() {
-    const TimePoint start = std::chrono::steady_clock::now();
+    const TimePoint start = clock_.now();
     while (!take_ticket(start)) {
         if (auto end = pause(start, std::chrono::milliseconds(10))) return *end;
     }
     TimePoint next_look = start;
     for (;;) {
-        TimePoint now = std::chrono::steady_clock::now();
+        TimePoint now = clock_.now();
         WaitView view;
         view.wanted = request_.count;
         view.candidates = static_cast<unsigned>(request_.candidates.size());
@@ -318,14 +284,14 @@ WaitOutcome WaitLoop::run() {
         round(now, view);
         if (held_.size() >= request_.count) {
             reporter_.end_status_line();
-            ticket_.reset();  // leave the queue: the next waiter moves up
+            waiters_.leave();  // the next waiter moves up
             return WaitOutcome{WaitOutcome::End::acquired, 0};
         }
         view.held = static_cast<unsigned>(held_.size());
         place_in_line(view);
         reporter_.waiting(view);
         next_look = now + wakeups_.next_sleep(mode_, now);
-        if (auto end = pause(start, next_look - std::chrono::steady_clock::now())) return *end;
+        if (auto end = pause(start, next_look - clock_.now())) return *end;
     }
 }
 

@@ -11,8 +11,8 @@ constexpr std::size_t kMaxWatched = 32;
 
 }  // namespace
 
-Wakeups::Wakeups(SignalCatcher& signals, const std::string& lock_dir, WakeTimes times)
-    : signals_(signals), times_(times), directory_({lock_dir}) {}
+Wakeups::Wakeups(Clock& clock, Waiters& waiters, WakeTimes times)
+    : clock_(clock), waiters_(waiters), times_(times) {}
 
 bool Wakeups::watch(const std::vector<unsigned>& pids) {
     bool all = true;
@@ -29,11 +29,11 @@ void Wakeups::forget_unseen() {
     seen_.clear();
 }
 
-Duration Wakeups::next_sleep(WaitMode mode, std::chrono::steady_clock::time_point now) const {
+Duration Wakeups::next_sleep(WaitMode mode, TimePoint now) const {
     mode_ = mode;
     Duration d = times_.poll;
     // Without notification of the directory, moving up in the queue is seen only by looking.
-    bool notified = directory_.fd() != kNoHandle;
+    bool notified = waiters_.changes() != kNoHandle;
     if (mode == WaitMode::events) d = times_.poll * times_.events_safety_polls;
     if (mode == WaitMode::queue_front && notified) d = times_.poll * times_.queue_safety_polls;
     if (mode == WaitMode::queue && notified) {
@@ -44,12 +44,12 @@ Duration Wakeups::next_sleep(WaitMode mode, std::chrono::steady_clock::time_poin
 }
 
 void Wakeups::sleep(Duration duration, std::vector<NativeHandle> extra) {
-    if (directory_.fd() != kNoHandle) extra.push_back(directory_.fd());
+    if (waiters_.changes() != kNoHandle) extra.push_back(waiters_.changes());
     for (NativeHandle h : exits_.handles()) extra.push_back(h);
-    (void)signals_.sleep(duration, extra);
-    directory_.drain();
+    (void)clock_.sleep(duration, extra);
+    waiters_.drain_changes();
     if (!exits_.take_exited().empty() && mode_ == WaitMode::events) {
-        burst_until_ = std::chrono::steady_clock::now() + times_.burst;
+        burst_until_ = clock_.now() + times_.burst;
     }
 }
 

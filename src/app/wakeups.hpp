@@ -16,10 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "cli/options.hpp"
+#include "common/clock.hpp"
 #include "common/units.hpp"
-#include "lock/directory_watch.hpp"
 #include "process/exit_watch.hpp"
-#include "process/signals.hpp"
+#include "queue/waiters.hpp"
 
 namespace gw {
 
@@ -34,7 +35,7 @@ enum class WaitMode {
 /// scale with --poll: they catch what no event reports (a process that gives its GPU up without
 /// exiting, a queue change on a system without directory notification).
 struct WakeTimes {
-    Duration poll{std::chrono::milliseconds(500)};
+    Duration poll{kDefaultPoll};
     int events_safety_polls = 20;
     int queue_safety_polls = 20;
     Duration queue_back_safety{std::chrono::minutes(10)};
@@ -44,8 +45,8 @@ struct WakeTimes {
 
 class Wakeups {
 public:
-    /// Watches `lock_dir` for released locks and shorter queues.
-    Wakeups(SignalCatcher& signals, const std::string& lock_dir, WakeTimes times);
+    /// Sleeps on `clock`, waking when `waiters` report a released lock or a shorter line.
+    Wakeups(Clock& clock, Waiters& waiters, WakeTimes times);
 
     /// Watches the exit of the processes keeping one GPU busy; false when one of them cannot be
     /// watched (then that GPU needs polling).
@@ -54,18 +55,18 @@ public:
     void forget_unseen();
 
     /// How long the next sleep may last in `mode`.
-    [[nodiscard]] Duration next_sleep(WaitMode mode, std::chrono::steady_clock::time_point now) const;
+    [[nodiscard]] Duration next_sleep(WaitMode mode, TimePoint now) const;
     /// Sleeps up to `duration`, waking early on an occupier's exit, the lock directory changing,
     /// one of `extra` becoming readable, or a signal. An exit starts a burst of quick looks.
     void sleep(Duration duration, std::vector<NativeHandle> extra);
 
 private:
-    SignalCatcher& signals_;
+    Clock& clock_;
+    Waiters& waiters_;
     WakeTimes times_;
-    DirectoryWatch directory_;
     ExitWatch exits_;
     std::set<long> seen_;  // occupiers passed to watch() since the last forget_unseen()
-    std::chrono::steady_clock::time_point burst_until_{};
+    TimePoint burst_until_{};
     mutable WaitMode mode_ = WaitMode::poll;  // of the coming sleep: only occupiers start bursts
 };
 

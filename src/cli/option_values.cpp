@@ -76,7 +76,9 @@ void convert_run(const RawOptions& raw, Options& o) {
     if (raw.has("--idle-for")) o.idle_for = to_duration(raw.idle_for, "--idle-for");
     if (raw.has("--poll")) o.poll = to_duration(raw.poll, "--poll");
     if (o.poll < std::chrono::milliseconds(10)) {
-        throw Error("--poll: at least 10ms", "the default, 500ms, costs almost nothing");
+        auto default_ms = std::chrono::duration_cast<std::chrono::milliseconds>(kDefaultPoll);
+        throw Error("--poll: at least 10ms",
+                    fmt::format("the default, {}ms, costs almost nothing", default_ms.count()));
     }
     if (raw.has("--timeout")) o.timeout = to_duration(raw.timeout, "--timeout");
     if (raw.has("--hold-fraction")) o.hold_fraction = to_fraction(raw.hold_fraction);

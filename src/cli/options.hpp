@@ -9,14 +9,19 @@
 #include "common/units.hpp"
 #include "policy/availability.hpp"
 #include "slurm/allocation.hpp"
+#include "ui/verbosity.hpp"
 
 namespace gw {
 
-enum class Verbosity { quiet, normal, verbose };
 enum class VisibleDevices { index, uuid };
 enum class Mode { run, status, cancel, version, holder, complete };
 /// Who finds the GPUs and runs the command: gpu-waiter on this machine, or Slurm (srun).
 enum class Backend { local, slurm };
+
+/// How often the GPUs are looked at without --poll.
+inline constexpr Duration kDefaultPoll = std::chrono::milliseconds(500);
+/// The share of a GPU's free memory held without --hold-fraction.
+inline constexpr double kDefaultHoldFraction = 0.25;
 
 struct Options {
     Mode mode = Mode::run;
@@ -28,9 +33,9 @@ struct Options {
     bool gpus_from_environment = false;  // `gpus` came from CUDA_VISIBLE_DEVICES
     AvailabilityRule rule;
     Duration idle_for{0};
-    Duration poll = std::chrono::milliseconds(500);
+    Duration poll = kDefaultPoll;
     std::optional<Duration> timeout;
-    double hold_fraction = 0.25;
+    double hold_fraction = kDefaultHoldFraction;
     std::optional<Duration> hold_max;
     bool hold = true;
     VisibleDevices visible_devices = VisibleDevices::index;

@@ -10,6 +10,8 @@
 namespace gw {
 
 using Duration = std::chrono::nanoseconds;
+/// A moment of the wait: steady, never set back.
+using TimePoint = std::chrono::steady_clock::time_point;
 
 /// "500ms", "2s", "1.5m", "3h", or a bare number of seconds. nullopt when malformed or negative.
 [[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);

@@ -10,12 +10,16 @@ std::string lock_file_name(const std::string& uuid) {
     return uuid + ".lock";
 }
 
+const char* lock_state_text(LockState state) {
+    return state == LockState::handed_over ? "handed over" : "held";
+}
+
 std::string encode_owner(const LockOwner& o) {
     nlohmann::json j{{"pid", o.pid},
                      {"user", o.user},
                      {"command", o.command},
                      {"since", o.since},
-                     {"state", o.state},
+                     {"state", lock_state_text(o.state)},
                      {"command_pid", o.command_pid},
                      {"name", o.name},
                      {"argv", o.argv}};
@@ -31,7 +35,10 @@ std::optional<LockOwner> decode_owner(const std::string& text) {
         o.user = j.value("user", "");
         o.command = j.value("command", "");
         o.since = j.value("since", 0LL);
-        o.state = j.value("state", "held");
+        // Anything but "handed over" reads as held, as it always did.
+        if (j.value("state", "held") == lock_state_text(LockState::handed_over)) {
+            o.state = LockState::handed_over;
+        }
         o.command_pid = j.value("command_pid", 0L);
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;

@@ -10,8 +10,6 @@
 
 namespace gw {
 
-using TimePoint = std::chrono::steady_clock::time_point;
-
 class IdleTracker {
 public:
     /// Records one look at a GPU: available or not at `now`.

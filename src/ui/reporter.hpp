@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/options.hpp"
 #include "common/units.hpp"
+#include "ui/verbosity.hpp"
 
 namespace gw {
 

@@ -74,7 +74,8 @@ TEST(OrderForCuda, SingleGpu) {
 
 TEST(PlanLaunch, EnvironmentWithCudaOrdinals) {
     auto gpus = gw::order_for_cuda(machine(), {nvml(0), nvml(2)});
-    gw::LaunchRequest req = gw::plan_launch(with_command({"python", "train.py"}), gpus);
+    gw::LaunchRequest req =
+        gw::plan_launch(gw::launch_settings(with_command({"python", "train.py"})), gpus);
     EXPECT_EQ(req.argv, (Strings{"python", "train.py"}));
     auto env = env_of(req);
     EXPECT_EQ(env.size(), 4u);
@@ -86,7 +87,7 @@ TEST(PlanLaunch, EnvironmentWithCudaOrdinals) {
 
 TEST(PlanLaunch, NvmlIndexIsNeverUsedAsCudaNumber) {
     auto gpus = gw::order_for_cuda(machine(), {nvml(1)});
-    auto env = env_of(gw::plan_launch(with_command({"cmd"}), gpus));
+    auto env = env_of(gw::plan_launch(gw::launch_settings(with_command({"cmd"})), gpus));
     EXPECT_EQ(env["CUDA_VISIBLE_DEVICES"], "0");
     EXPECT_EQ(env["GPU_WAITER_GPUS"], "1");
     EXPECT_EQ(env["GPU_WAITER_UUIDS"], "GPU-bbbb");
@@ -96,7 +97,7 @@ TEST(PlanLaunch, VisibleDevicesAsUuids) {
     gw::Options o = with_command({"cmd"});
     o.visible_devices = gw::VisibleDevices::uuid;
     auto gpus = gw::order_for_cuda(machine(), {nvml(0), nvml(1)});
-    auto env = env_of(gw::plan_launch(o, gpus));
+    auto env = env_of(gw::plan_launch(gw::launch_settings(o), gpus));
     EXPECT_EQ(env["CUDA_VISIBLE_DEVICES"], "GPU-bbbb,GPU-aaaa");
     EXPECT_EQ(env["CUDA_DEVICE_ORDER"], "PCI_BUS_ID");
     EXPECT_EQ(env["GPU_WAITER_GPUS"], "1,0");
@@ -105,7 +106,7 @@ TEST(PlanLaunch, VisibleDevicesAsUuids) {
 
 TEST(PlanLaunch, UsesTheGivenOrderAndOrdinals) {
     std::vector<gw::ChosenGpu> gpus{chosen(2, 5), chosen(0, 7)};
-    auto env = env_of(gw::plan_launch(with_command({"cmd"}), gpus));
+    auto env = env_of(gw::plan_launch(gw::launch_settings(with_command({"cmd"})), gpus));
     EXPECT_EQ(env["CUDA_VISIBLE_DEVICES"], "5,7");
     EXPECT_EQ(env["GPU_WAITER_GPUS"], "2,0");
     EXPECT_EQ(env["GPU_WAITER_UUIDS"], "GPU-cccc,GPU-aaaa");
@@ -115,14 +116,14 @@ TEST(PlanLaunch, ReplaceStringInArguments) {
     gw::Options o = with_command({"deepspeed", "--include", "localhost:{}", "{}-{}", "plain"});
     o.replace = "{}";
     auto gpus = gw::order_for_cuda(machine(), {nvml(2), nvml(1)});
-    gw::LaunchRequest req = gw::plan_launch(o, gpus);
+    gw::LaunchRequest req = gw::plan_launch(gw::launch_settings(o), gpus);
     EXPECT_EQ(req.argv, (Strings{"deepspeed", "--include", "localhost:0,1", "0,1-0,1", "plain"}));
 }
 
 TEST(PlanLaunch, ReplaceLeavesTheProgramNameAlone) {
     gw::Options o = with_command({"./run{}.sh", "{}"});
     o.replace = "{}";
-    gw::LaunchRequest req = gw::plan_launch(o, {chosen(1, 0)});
+    gw::LaunchRequest req = gw::plan_launch(gw::launch_settings(o), {chosen(1, 0)});
     EXPECT_EQ(req.argv, (Strings{"./run{}.sh", "0"}));
 }
 
@@ -130,12 +131,13 @@ TEST(PlanLaunch, ReplacementIsNotReplacedAgain) {
     // The CUDA numbers "1,2" contain the replace string "1": each occurrence is replaced once.
     gw::Options o = with_command({"cmd", "a1b1"});
     o.replace = "1";
-    gw::LaunchRequest req = gw::plan_launch(o, {chosen(2, 1), chosen(0, 2)});
+    gw::LaunchRequest req = gw::plan_launch(gw::launch_settings(o), {chosen(2, 1), chosen(0, 2)});
     EXPECT_EQ(req.argv, (Strings{"cmd", "a1,2b1,2"}));
 }
 
 TEST(PlanLaunch, WithoutReplaceArgumentsAreUntouched) {
-    gw::LaunchRequest req = gw::plan_launch(with_command({"cmd", "{}", "%"}), {chosen(1, 0)});
+    gw::LaunchRequest req =
+        gw::plan_launch(gw::launch_settings(with_command({"cmd", "{}", "%"})), {chosen(1, 0)});
     EXPECT_EQ(req.argv, (Strings{"cmd", "{}", "%"}));
 }
 

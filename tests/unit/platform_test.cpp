@@ -94,7 +94,7 @@ protected:
 
     static gw::LockOwner owner() {
         return gw::LockOwner{gw::current_pid(), gw::current_user(), "unit test", 1700000000,
-                             "held",        0,
+                             gw::LockState::held, 0,
                              "",            {"unit", "test"}};
     }
     static gw::QueueEntry entry() {

@@ -1,0 +1,142 @@
+// The outside world of a wait, in memory: a clock whose sleep only moves its time on, a driver
+// over plain GpuStatus values, the other waiters as a line and a table of locks, and a holder that
+// answers at once. A test scripts what happens between rounds in the clock's `between_rounds`.
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "app/held_gpus.hpp"
+#include "app/holder.hpp"
+#include "common/clock.hpp"
+#include "driver/gpu.hpp"
+#include "hold/protocol.hpp"
+#include "queue/waiters.hpp"
+
+namespace gw::fake {
+
+class FakeClock final : public Clock {
+public:
+    [[nodiscard]] TimePoint now() const override { return now_; }
+    std::vector<NativeHandle> sleep(Duration timeout, std::span<const NativeHandle>) override {
+        // A wait that never ends fails the test instead of hanging it.
+        if (now_ - TimePoint{} > std::chrono::hours(24)) throw std::runtime_error("endless wait");
+        now_ += std::max(timeout, Duration{0});
+        ++sleeps_;
+        if (between_rounds) between_rounds(sleeps_);
+        return {};
+    }
+    [[nodiscard]] Duration elapsed() const { return now_ - TimePoint{}; }
+    /// Called after each sleep with the number of sleeps so far: the world changes here.
+    std::function<void(int)> between_rounds;
+
+private:
+    TimePoint now_{};
+    int sleeps_ = 0;
+};
+
+/// GPUs that are free unless a test puts processes on them.
+class FakeDriver final : public GpuDriver {
+public:
+    explicit FakeDriver(std::vector<GpuIdentity> gpus) : gpus_(std::move(gpus)) {}
+    [[nodiscard]] GpuInventory inventory() override { return GpuInventory{gpus_, {}}; }
+    [[nodiscard]] GpuStatus probe(const GpuIdentity& gpu, GpuQuery query) override;
+    [[nodiscard]] std::string version() override { return "fake driver"; }
+    void unload() override { ++unloads; }
+
+    /// A process of `pid` using 2 GiB appears on `uuid` (or leaves it).
+    void occupy(const std::string& uuid, unsigned pid) { occupants_[uuid].insert(pid); }
+    void vacate(const std::string& uuid) { occupants_.erase(uuid); }
+    int unloads = 0;
+
+private:
+    std::vector<GpuIdentity> gpus_;
+    std::map<std::string, std::set<unsigned>> occupants_;
+};
+
+/// The other waiters: a line a test fills with earlier waiters, and the GPUs' locks.
+class FakeWaiters final : public Waiters {
+public:
+    [[nodiscard]] std::optional<std::uint64_t> join(const QueueEntry& entry,
+                                                    QueueLock lock) override;
+    void leave() override { in_line_ = false; }
+    [[nodiscard]] Line line() override;
+    [[nodiscard]] std::unique_ptr<HeldLock> try_lock(const std::string& uuid,
+                                                     const LockOwner& owner,
+                                                     std::string* unusable) override;
+    [[nodiscard]] std::optional<LockOwner> holder(const std::string& uuid) override;
+    [[nodiscard]] std::string where() const override { return "the fake line"; }
+    [[nodiscard]] std::string lock_where(const std::string& uuid) const override {
+        return "the fake lock of " + uuid;
+    }
+    [[nodiscard]] NativeHandle changes() const override { return kNoHandle; }
+    void drain_changes() override {}
+
+    /// An earlier waiter of `pid`, wanting `count` of `candidates`, joins the line ahead of us.
+    void add_ahead(long pid, unsigned count, std::vector<std::string> candidates);
+    /// Waiter `pid` leaves the line and lets its locks go.
+    void remove(long pid);
+    /// Another process locks GPU `uuid`.
+    void lock_for(const std::string& uuid, long pid);
+    [[nodiscard]] std::optional<long> locked_by(const std::string& uuid) const;
+    /// Every GPU waiter `pid` ever locked, in order.
+    [[nodiscard]] std::vector<std::string> ever_locked(long pid) const;
+    [[nodiscard]] bool in_line() const { return in_line_; }
+
+private:
+    friend class FakeLock;
+    std::vector<QueueEntry> ahead_;
+    std::map<std::string, LockOwner> locks_;  // by UUID
+    std::vector<std::pair<std::string, long>> lock_log_;
+    bool in_line_ = false;
+};
+
+/// A holder that answers each hold request at once: held, or failed for the GPUs in `refuse`.
+class FakeHolder final : public Holder {
+public:
+    /// `on_end` runs when the holder goes (its process would end there).
+    explicit FakeHolder(std::set<std::string> refuse, std::function<void()> on_end = {})
+        : refuse_(std::move(refuse)), on_end_(std::move(on_end)) {}
+    ~FakeHolder() override {
+        if (on_end_) on_end_();
+    }
+    FakeHolder(const FakeHolder&) = delete;
+    FakeHolder& operator=(const FakeHolder&) = delete;
+    [[nodiscard]] long pid() const override { return 4'000'777; }
+    void send(const hold::Request& request) override;
+    [[nodiscard]] NativeHandle reply_fd() const override { return kNoHandle; }
+    [[nodiscard]] std::vector<hold::Reply> take_replies() override;
+    [[nodiscard]] bool gone() const override { return false; }
+
+private:
+    std::set<std::string> refuse_;  // by the key the protocol names GPUs with
+    std::function<void()> on_end_;
+    std::vector<hold::Reply> replies_;
+};
+
+/// Four GPUs, "GPU-0" … "GPU-3", free.
+[[nodiscard]] std::vector<GpuIdentity> four_gpus();
+
+/// A reporter that writes where nobody reads.
+class QuietReporter {
+public:
+    QuietReporter();
+    ~QuietReporter();
+    QuietReporter(const QuietReporter&) = delete;
+    QuietReporter& operator=(const QuietReporter&) = delete;
+    Reporter& get() { return *reporter_; }
+
+private:
+    std::FILE* file_;
+    std::unique_ptr<Reporter> reporter_;
+};
+
+}  // namespace gw::fake

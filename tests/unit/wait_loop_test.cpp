@@ -1,0 +1,167 @@
+// The wait, in-process over the fake world: the rules between waiters, the holds, the timeout.
+// No time passes; the fake clock's sleeps only move its time on, and each test scripts what the
+// world does between rounds.
+#include <gtest/gtest.h>
+
+#include "app/held_gpus.hpp"
+#include "app/wait_loop.hpp"
+#include "fake_world.hpp"
+
+namespace gw {
+namespace {
+
+using namespace std::chrono_literals;
+using fake::FakeClock;
+using fake::FakeDriver;
+using fake::FakeHolder;
+using fake::FakeWaiters;
+
+constexpr long kUs = 4'000'100;            // our gpu-waiter
+constexpr long kEarlier = 4'000'200;       // a gpu-waiter that queued before us
+constexpr unsigned kStranger = 4'000'300;  // a process on a GPU that no gpu-waiter started
+
+struct World {
+    explicit World(std::set<std::string> refuse_holds = {}, bool hold = false)
+        : held(
+              [refuse = std::move(refuse_holds)]() -> std::unique_ptr<Holder> {
+                  return std::make_unique<FakeHolder>(refuse);
+              },
+              reporter.get(), HoldSettings{hold, 0.25}) {}
+
+    /// Waits for `count` of the GPUs `candidates` (by index), for at most `timeout`.
+    WaitOutcome wait(unsigned count, const std::vector<unsigned>& candidates,
+                     Duration timeout = 1h) {
+        WaitRequest request;
+        for (unsigned i : candidates) request.candidates.push_back(fake::four_gpus()[i]);
+        request.count = count;
+        request.poll = 500ms;
+        request.timeout = timeout;
+        request.owner.pid = kUs;
+        request.owner.user = "me";
+        return WaitLoop(driver, waiters, clock, signals, reporter.get(), held, request).run();
+    }
+    [[nodiscard]] bool ours(const std::string& uuid) const {
+        return waiters.locked_by(uuid) == kUs;
+    }
+
+    FakeClock clock;
+    FakeDriver driver{fake::four_gpus()};
+    FakeWaiters waiters;
+    SignalCatcher signals;
+    fake::QuietReporter reporter;
+    HeldGpus held;  // last: it lets go of its locks before the fakes go
+};
+
+bool acquired(const WaitOutcome& o) {
+    return o.end == WaitOutcome::End::acquired;
+}
+
+// e4b0347: two waiters for two GPUs, each holding one, would wait for each other forever. The
+// later one (we) gathered GPU 0 before the earlier one's ticket showed; the earlier one holds
+// GPU 1. We must give GPU 0 back so that the earlier one can finish, and then get both.
+TEST(WaitLoop, LaterGathererGivesBackToAnEarlierCompetitor) {
+    World w;
+    w.driver.occupy("GPU-1", kStranger);
+    std::optional<long> gpu0_after_competitor;
+    w.clock.between_rounds = [&](int sleeps) {
+        if (sleeps == 1) {
+            EXPECT_TRUE(w.ours("GPU-0"));  // gathered: nobody earlier competed
+            w.driver.vacate("GPU-1");
+            w.waiters.add_ahead(kEarlier, 2, {"GPU-0", "GPU-1"});
+            w.waiters.lock_for("GPU-1", kEarlier);
+        }
+        if (sleeps == 2) {
+            gpu0_after_competitor = w.waiters.locked_by("GPU-0");
+            if (!gpu0_after_competitor) w.waiters.lock_for("GPU-0", kEarlier);
+        }
+        if (sleeps == 3) w.waiters.remove(kEarlier);  // done: it ran its command and left
+    };
+    WaitOutcome o = w.wait(2, {0, 1});
+    EXPECT_EQ(gpu0_after_competitor, std::nullopt);
+    ASSERT_TRUE(acquired(o));
+    EXPECT_TRUE(w.ours("GPU-0"));
+    EXPECT_TRUE(w.ours("GPU-1"));
+}
+
+// An earlier waiter for one of GPUs 0 and 1 gets the one that frees first, even though we
+// look and could lock it; we get the next.
+TEST(WaitLoop, LaterWaiterNeverTakesWhatAnEarlierOneCanUse) {
+    World w;
+    w.driver.occupy("GPU-1", kStranger);
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-0", "GPU-1"});
+    w.clock.between_rounds = [&](int sleeps) {
+        if (sleeps == 5) w.driver.vacate("GPU-1");
+    };
+    WaitOutcome o = w.wait(1, {0, 1});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(w.waiters.ever_locked(kUs), std::vector<std::string>{"GPU-1"});
+}
+
+// Nobody earlier wants our GPUs: we keep the one we gathered while waiting for the second. When
+// an earlier waiter for them shows up, all-or-nothing applies: we give back what we hold.
+TEST(WaitLoop, GathererKeepsUntilAnEarlierWaiterCompetes) {
+    World w;
+    w.driver.occupy("GPU-1", kStranger);
+    std::vector<bool> held_gpu0;
+    w.clock.between_rounds = [&](int sleeps) {
+        held_gpu0.push_back(w.ours("GPU-0"));
+        if (sleeps == 3) w.waiters.add_ahead(kEarlier, 1, {"GPU-1", "GPU-2"});
+    };
+    WaitOutcome o = w.wait(2, {0, 1}, 3s);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    ASSERT_GE(held_gpu0.size(), 5u);
+    EXPECT_EQ(std::vector<bool>(held_gpu0.begin(), held_gpu0.begin() + 5),
+              (std::vector<bool>{true, true, true, false, false}));
+}
+
+// A process that is not ours appears on a GPU we gathered: it is not free any more, and we let
+// it go rather than keep a lock on a GPU someone else uses.
+TEST(WaitLoop, ForeignProcessOnAHeldGpuIsGivenUp) {
+    World w;
+    w.driver.occupy("GPU-1", kStranger);
+    std::vector<bool> held_gpu0;
+    w.clock.between_rounds = [&](int sleeps) {
+        held_gpu0.push_back(w.ours("GPU-0"));
+        if (sleeps == 2) w.driver.occupy("GPU-0", kStranger + 1);
+    };
+    WaitOutcome o = w.wait(2, {0, 1}, 2s);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    ASSERT_GE(held_gpu0.size(), 3u);
+    EXPECT_EQ(std::vector<bool>(held_gpu0.begin(), held_gpu0.begin() + 3),
+              (std::vector<bool>{true, true, false}));
+}
+
+// The holder cannot hold GPU 0 (someone took its memory first): we give it up and do not take
+// it again at once, though it looks free; only after a while do we try it again.
+TEST(WaitLoop, FailedHoldIsGivenUpAndNotRetakenAtOnce) {
+    World w({"00000000:00:00.0", "GPU-0"}, true);
+    w.driver.occupy("GPU-1", kStranger);
+    std::vector<std::pair<Duration, bool>> looks;  // (time, whether GPU 0 is ours)
+    w.clock.between_rounds = [&](int) { looks.emplace_back(w.clock.elapsed(), w.ours("GPU-0")); };
+    WaitOutcome o = w.wait(2, {0, 1}, 10s);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    ASSERT_GE(looks.size(), 3u);
+    EXPECT_TRUE(looks[0].second);   // taken, hold asked for
+    EXPECT_FALSE(looks[1].second);  // the holder said no: given up
+    // Not taken again for five seconds (ten polls), then tried again.
+    for (const auto& [when, ours] : looks) {
+        if (when > 500ms && when <= 5500ms) {
+            EXPECT_FALSE(ours) << when.count();
+        }
+    }
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-0"}));
+}
+
+// Nothing frees up: the wait ends exactly when --timeout passes, holding nothing.
+TEST(WaitLoop, TimeoutEndsTheWaitOnTime) {
+    World w;
+    w.driver.occupy("GPU-0", kStranger);
+    WaitOutcome o = w.wait(1, {0}, 7s + 250ms);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    EXPECT_EQ(w.clock.elapsed(), 7s + 250ms);
+    EXPECT_EQ(w.held.size(), 0u);
+    EXPECT_TRUE(w.waiters.ever_locked(kUs).empty());
+}
+
+}  // namespace
+}  // namespace gw
