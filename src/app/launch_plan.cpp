@@ -38,8 +38,10 @@ std::vector<ChosenGpu> order_for_cuda(const GpuInventory& inventory,
 LaunchRequest plan_launch(const Options& options, const std::vector<ChosenGpu>& gpus) {
     auto ordinal = [](const ChosenGpu& g) { return std::to_string(g.cuda_ordinal); };
     auto uuid = [](const ChosenGpu& g) { return g.identity.uuid; };
-    auto index = [](const ChosenGpu& g) { return std::to_string(g.identity.index); };
-    std::string ordinals = join(gpus, ordinal);
+    auto index = [](const ChosenGpu& g) { return unit_label(g.identity); };
+    // CUDA names a MIG instance only by its UUID; its ordinals would number whole GPUs.
+    bool mig = std::any_of(gpus.begin(), gpus.end(), [](const ChosenGpu& g) { return g.identity.mig; });
+    std::string ordinals = mig ? join(gpus, uuid) : join(gpus, ordinal);
     LaunchRequest request;
     request.argv = options.command;
     if (options.replace) {
@@ -48,7 +50,7 @@ LaunchRequest plan_launch(const Options& options, const std::vector<ChosenGpu>& 
     }
     request.set_env = {
         {"CUDA_VISIBLE_DEVICES",
-         options.visible_devices == VisibleDevices::uuid ? join(gpus, uuid) : ordinals},
+         options.visible_devices == VisibleDevices::uuid || mig ? join(gpus, uuid) : ordinals},
         {"CUDA_DEVICE_ORDER", "PCI_BUS_ID"},
         {"GPU_WAITER_GPUS", join(gpus, index)},
         {"GPU_WAITER_UUIDS", join(gpus, uuid)},
