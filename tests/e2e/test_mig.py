@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import Harness, assert_no_lock_held, env_dump_command, read_env_dump, split, wait_for
+from conftest import (Harness, assert_no_lock_held, env_dump_command, probe_path, read_env_dump,
+                      split, wait_for)
 from fakegpu import FakeMachine, GiB
 
 POLL = "200ms"
@@ -184,3 +185,40 @@ def test_status_lists_instances_under_their_gpu(mig: Harness) -> None:
     assert text.returncode == 0, text.describe()
     for label in instance_uuids(mig):
         assert label in text.stdout, text.stdout
+
+
+# -- 5. the fake driver's MIG, as CUDA sees it ---------------------------------------------------
+
+def probe(gw: Harness, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([probe_path(), *args], env=gw.machine.env(**extra_env),
+                          capture_output=True, text=True, timeout=30)
+
+
+def uuid_bytes(uuid: str) -> str:
+    """The 16 bytes cuDeviceGetUuid_v2 gives, as hex: a MIG instance's are its own, and the probe
+    prints every UUID with a GPU- prefix."""
+    return uuid.split("-", 1)[1].replace("-", "")
+
+
+def listed_uuids(result: subprocess.CompletedProcess) -> list[str]:
+    assert result.returncode == 0, result.stderr
+    return [uuid_bytes(line.split()[1]) for line in result.stdout.splitlines()]
+
+
+def test_cuda_sees_one_mig_instance_per_process(mig: Harness) -> None:
+    wanted = instance_uuids(mig)
+    visible = f"{wanted['0:1']},{wanted['0:2']}"
+    assert listed_uuids(probe(mig, "list", CUDA_VISIBLE_DEVICES=visible)) == [
+        uuid_bytes(wanted["0:1"])]
+    assert listed_uuids(probe(mig, "list", CUDA_DEVICE_ORDER="PCI_BUS_ID")) == [
+        uuid_bytes(mig.machine.uuid(1))], "a GPU in MIG mode is no CUDA device itself"
+
+
+def test_cuda_memory_of_an_instance_is_its_own(mig: Harness) -> None:
+    wanted = instance_uuids(mig)
+    used = probe(mig, "use", "0", "--bytes", str(GiB), CUDA_VISIBLE_DEVICES=wanted["0:2"])
+    assert used.returncode == 0, used.stderr
+    assert uuid_bytes(used.stdout.split()[1]) == uuid_bytes(wanted["0:2"]), used.stdout
+    instance = mig.machine.gpu(0)["mig_devices"][2]
+    assert [p["pid"] for p in instance["processes"]], "the context is listed on the instance"
+    assert not mig.machine.gpu(0)["processes"], "and not on the GPU as a whole"
