@@ -23,7 +23,8 @@ void HeldGpus::add(const GpuIdentity& gpu, std::unique_ptr<GpuLock> lock) {
     if (!settings_.enabled) return;
     if (gpu.mig) {
         // One CUDA process sees one MIG instance: the single holder cannot hold them.
-        reporter_.detail(fmt::format("GPU {}: MIG instances are locked, not held", unit_label(gpu)));
+        reporter_.detail(
+            fmt::format("GPU {}: MIG instances are locked, not held", unit_label(gpu)));
         return;
     }
     if (!holder_) {

@@ -40,7 +40,8 @@ LaunchRequest plan_launch(const Options& options, const std::vector<ChosenGpu>& 
     auto uuid = [](const ChosenGpu& g) { return g.identity.uuid; };
     auto index = [](const ChosenGpu& g) { return unit_label(g.identity); };
     // CUDA names a MIG instance only by its UUID; its ordinals would number whole GPUs.
-    bool mig = std::any_of(gpus.begin(), gpus.end(), [](const ChosenGpu& g) { return g.identity.mig; });
+    bool mig = std::any_of(gpus.begin(), gpus.end(),
+                           [](const ChosenGpu& g) { return g.identity.mig.has_value(); });
     std::string ordinals = mig ? join(gpus, uuid) : join(gpus, ordinal);
     LaunchRequest request;
     request.argv = options.command;

@@ -64,8 +64,8 @@ LockOwner owner_record(const Options& o) {
 std::string describe(const std::vector<ChosenGpu>& gpus) {
     std::string out;
     for (const ChosenGpu& g : gpus) {
-        out += fmt::format("{}GPU {} ({}, CUDA {})", out.empty() ? "" : ", ", unit_label(g.identity),
-                           g.identity.uuid, g.cuda_ordinal);
+        out += fmt::format("{}GPU {} ({}, CUDA {})", out.empty() ? "" : ", ",
+                           unit_label(g.identity), g.identity.uuid, g.cuda_ordinal);
     }
     return out;
 }

@@ -119,8 +119,8 @@ Units resolve_one(const GpuInventory& inventory, const std::string& entry,
     if (auto pair = by_pair(inventory, entry, source)) return *pair;
     std::string l = lower(entry);
     if (!l.starts_with("gpu-") && !l.starts_with("mig-")) {
-        throw Error(fmt::format("'{}' {} is neither a GPU index nor a GPU-… or MIG-… UUID", entry,
-                                where(source)));
+        throw Error(fmt::format("'{}' {} is neither a GPU index nor a GPU-… or MIG-… UUID",
+                                entry, where(source)));
     }
     return by_uuid(inventory, entry, source);
 }

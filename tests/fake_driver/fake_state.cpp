@@ -74,7 +74,8 @@ Gpu parse_gpu(const json& j, std::size_t index) {
         }
         Gpu instance = parse_gpu(instances[slot], index);
         char mig_uuid[64];
-        std::snprintf(mig_uuid, sizeof mig_uuid, "MIG-fa4e0000-0000-0000-%04zx-%012zx", index, slot);
+        std::snprintf(mig_uuid, sizeof mig_uuid, "MIG-fa4e0000-0000-0000-%04zx-%012zx", index,
+                      slot);
         instance.uuid = instances[slot].value("uuid", std::string(mig_uuid));
         instance.pci_bus_id = g.pci_bus_id;
         instance.mig_mode.reset();
