@@ -9,7 +9,7 @@ namespace {
 
 std::string indices(const std::vector<GpuIdentity>& gpus) {
     std::string out;
-    for (const GpuIdentity& g : gpus) out += (out.empty() ? "" : ", ") + std::to_string(g.index);
+    for (const GpuIdentity& g : gpus) out += (out.empty() ? "" : ", ") + unit_label(g);
     return out;
 }
 

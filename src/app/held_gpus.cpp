@@ -21,6 +21,12 @@ void HeldGpus::add(const GpuIdentity& gpu, std::unique_ptr<HeldLock> lock) {
     e.gpu = gpu;
     e.lock = std::move(lock);
     if (!settings_.enabled) return;
+    if (gpu.mig) {
+        // One CUDA process sees one MIG instance: the single holder cannot hold them.
+        reporter_.detail(
+            fmt::format("GPU {}: MIG instances are locked, not held", unit_label(gpu)));
+        return;
+    }
     if (!holder_) {
         try {
             holder_ = start_holder_();

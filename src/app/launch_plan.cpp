@@ -42,8 +42,11 @@ LaunchSettings launch_settings(const Options& options) {
 LaunchRequest plan_launch(const LaunchSettings& settings, const std::vector<ChosenGpu>& gpus) {
     auto ordinal = [](const ChosenGpu& g) { return std::to_string(g.cuda_ordinal); };
     auto uuid = [](const ChosenGpu& g) { return g.identity.uuid; };
-    auto index = [](const ChosenGpu& g) { return std::to_string(g.identity.index); };
-    std::string ordinals = join(gpus, ordinal);
+    auto index = [](const ChosenGpu& g) { return unit_label(g.identity); };
+    // CUDA names a MIG instance only by its UUID; its ordinals would number whole GPUs.
+    bool mig = std::any_of(gpus.begin(), gpus.end(),
+                           [](const ChosenGpu& g) { return g.identity.mig.has_value(); });
+    std::string ordinals = mig ? join(gpus, uuid) : join(gpus, ordinal);
     LaunchRequest request;
     request.argv = settings.command;
     if (settings.replace) {
@@ -52,7 +55,7 @@ LaunchRequest plan_launch(const LaunchSettings& settings, const std::vector<Chos
     }
     request.set_env = {
         {"CUDA_VISIBLE_DEVICES",
-         settings.visible_devices == VisibleDevices::uuid ? join(gpus, uuid) : ordinals},
+         settings.visible_devices == VisibleDevices::uuid || mig ? join(gpus, uuid) : ordinals},
         {"CUDA_DEVICE_ORDER", "PCI_BUS_ID"},
         {"GPU_WAITER_GPUS", join(gpus, index)},
         {"GPU_WAITER_UUIDS", join(gpus, uuid)},

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "driver/nvml.hpp"
 #include "lock/lock_directory.hpp"
+#include "policy/availability.hpp"
 #include "policy/candidates.hpp"
 #include "process/child.hpp"
 #include "process/process_table.hpp"
@@ -65,8 +66,8 @@ LockOwner owner_record(const Options& o) {
 std::string describe(const std::vector<ChosenGpu>& gpus) {
     std::string out;
     for (const ChosenGpu& g : gpus) {
-        out += fmt::format("{}GPU {} ({}, CUDA {})", out.empty() ? "" : ", ", g.identity.index,
-                           g.identity.uuid, g.cuda_ordinal);
+        out += fmt::format("{}GPU {} ({}, CUDA {})", out.empty() ? "" : ", ",
+                           unit_label(g.identity), g.identity.uuid, g.cuda_ordinal);
     }
     return out;
 }
@@ -104,6 +105,7 @@ int run_command(const Options& o, Reporter& reporter) {
     reporter.detail(nvml.version());
     LockOwner owner = owner_record(o);
     std::vector<GpuIdentity> candidates = candidates_of(o, inventory, reporter);
+    check_rule_fits(o.rule, candidates);
     explain_candidates(o, inventory, candidates, reporter);
     WaitRequest request{candidates, o.count, o.rule, o.idle_for, o.poll, o.timeout, owner};
     LockDirectory locks = open_lock_directory(o, reporter);

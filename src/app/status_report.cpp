@@ -89,6 +89,10 @@ nlohmann::json gpu_json(GpuDriver& driver, const GpuIdentity& gpu, const StatusS
                      {"error", nullptr},           {"memory_used", nullptr},
                      {"memory_total", nullptr},    {"utilization", nullptr},
                      {"processes", nlohmann::json::array()}, {"lock", nullptr}};
+    if (gpu.mig)
+        j["mig"] = {{"gpu", gpu.index},
+                    {"gpu_uuid", gpu.mig->parent_uuid},
+                    {"device", gpu.mig->slot}};
     if (!s.error.empty()) j["error"] = s.error;
     if (s.memory) {
         j["memory_used"] = s.memory->used;

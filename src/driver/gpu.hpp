@@ -8,14 +8,31 @@
 
 namespace gw {
 
-/// A GPU as the driver names it. `index` is NVML's (= nvidia-smi's) numbering, which is not
-/// CUDA's; `pci_bus_id` ("00000000:17:00.0") is what ties the two together.
+/// Where a MIG instance sits: its GPU, and its place among that GPU's MIG devices.
+struct MigPlace {
+    std::string parent_uuid;  // "GPU-…"
+    unsigned slot = 0;        // NVML's MIG device index = nvidia-smi's "MIG … Device N"
+};
+
+/// A schedulable unit as the driver names it: a whole GPU, or one MIG instance of a GPU in MIG
+/// mode. `index` is NVML's (= nvidia-smi's) numbering of the GPU, which is not CUDA's;
+/// `pci_bus_id` ("00000000:17:00.0") is what ties the two together. A MIG instance carries its
+/// GPU's index and bus id (it has none of its own) and its own "MIG-…" UUID.
 struct GpuIdentity {
     unsigned index = 0;
-    std::string uuid;  // "GPU-…"
+    std::string uuid;  // "GPU-…", or "MIG-…" for an instance
     std::string name;
     std::string pci_bus_id;
+    std::optional<MigPlace> mig = std::nullopt;  // set for a MIG instance
 };
+
+/// How users name the unit: "2" for a GPU, "2:1" (GPU:MIG device, as nvidia-smi -L numbers them)
+/// for a MIG instance.
+[[nodiscard]] inline std::string unit_label(const GpuIdentity& gpu) {
+    std::string label = std::to_string(gpu.index);
+    if (gpu.mig) label += ":" + std::to_string(gpu.mig->slot);
+    return label;
+}
 
 /// A process the driver lists on a GPU.
 struct GpuProcess {
@@ -54,7 +71,8 @@ struct GpuStatus {
     std::string error;
 };
 
-/// The GPUs the driver could open, and why the others were left out.
+/// The units the driver could open, and why the others were left out. A GPU in MIG mode is
+/// listed as its instances, in slot order, where the GPU itself would be.
 struct GpuInventory {
     std::vector<GpuIdentity> gpus;
     std::vector<std::string> skipped;  // "GPU 3: nvmlDeviceGetHandleByIndex_v2: GPU is lost"

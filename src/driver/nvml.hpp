@@ -1,7 +1,9 @@
 // The real GpuDriver: NVIDIA's NVML, loaded at run time.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "driver/dynamic_library.hpp"
@@ -27,10 +29,19 @@ public:
 
 private:
     struct Api;
+    using Handles = std::map<std::string, nvmlDevice_t>;  // by unit UUID
     void load();
     void reload_if_unloaded();
     [[nodiscard]] std::string failure(const char* call, nvmlReturn_t rc) const;
-    [[nodiscard]] nvmlDevice_t handle(unsigned index);
+    /// Every unit of the machine, with its handle in `handles`. Throws Error when NVML cannot
+    /// count the GPUs.
+    [[nodiscard]] GpuInventory enumerate(Handles& handles);
+    void add_gpu(unsigned index, GpuInventory& out, Handles& handles);
+    /// Adds the MIG instances of `gpu` when it is in MIG mode; false when it is not.
+    [[nodiscard]] bool add_mig_instances(nvmlDevice_t dev, const GpuIdentity& gpu,
+                                         GpuInventory& out, Handles& handles);
+    /// Empty when `dev` is still the MIG instance `gpu` (MIG can be reconfigured any time).
+    [[nodiscard]] std::string check_instance(nvmlDevice_t dev, const GpuIdentity& gpu);
     [[nodiscard]] std::string read_memory(nvmlDevice_t dev, GpuStatus& out);
     [[nodiscard]] std::string read_processes(nvmlDevice_t dev, GpuStatus& out);
     [[nodiscard]] std::string read_process_list(nvmlDevice_t dev, int kind,
@@ -38,8 +49,8 @@ private:
 
     std::unique_ptr<DynamicLibrary> library_;
     std::unique_ptr<Api> api_;
-    std::vector<nvmlDevice_t> handles_;  // by NVML index, filled by inventory()
-    std::vector<std::string> uuids_;     // by NVML index: the GPUs the handles must be
+    Handles handles_;                       // filled by inventory()
+    std::map<std::string, unsigned> gpu_index_;  // by unit UUID: the units handed out, and where
 };
 
 }  // namespace gw

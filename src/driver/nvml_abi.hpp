@@ -109,6 +109,10 @@ inline constexpr unsigned int nvmlProcessDetailList_v1 =
 inline constexpr unsigned int NVML_PROCESS_MODE_COMPUTE = 0;
 inline constexpr unsigned int NVML_PROCESS_MODE_GRAPHICS = 1;
 
+// MIG modes as nvmlDeviceGetMigMode reports them (nvml.h, CUDA 11.0+ headers).
+inline constexpr unsigned int NVML_DEVICE_MIG_DISABLE = 0;
+inline constexpr unsigned int NVML_DEVICE_MIG_ENABLE = 1;
+
 // Function types, one per symbol gpu-waiter resolves.
 using nvmlInit_fn = nvmlReturn_t (*)();
 using nvmlShutdown_fn = nvmlReturn_t (*)();
@@ -125,5 +129,17 @@ using nvmlDeviceGetUtilizationRates_fn = nvmlReturn_t (*)(nvmlDevice_t, nvmlUtil
 using nvmlDeviceGetProcesses_fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned int*, void*);
 using nvmlDeviceGetRunningProcessDetailList_fn = nvmlReturn_t (*)(nvmlDevice_t,
                                                                   nvmlProcessDetailList_v1_t*);
+
+// Multi-Instance GPU (CUDA 11.0+ headers, R450+ drivers). A MIG device handle stands for one
+// compute instance and answers the per-device queries above for that instance alone.
+using nvmlDeviceGetMigMode_fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned int* current,
+                                                 unsigned int* pending);
+using nvmlDeviceGetMaxMigDeviceCount_fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned int*);
+// NVML_ERROR_NOT_FOUND for an index with no MIG device behind it.
+using nvmlDeviceGetMigDeviceHandleByIndex_fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned int,
+                                                                nvmlDevice_t*);
+using nvmlDeviceGetDeviceHandleFromMigDeviceHandle_fn = nvmlReturn_t (*)(nvmlDevice_t,
+                                                                         nvmlDevice_t*);
+using nvmlDeviceIsMigDeviceHandle_fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned int*);
 
 }  // extern "C"

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/error.hpp"
+
 namespace gw {
 namespace {
 
@@ -32,6 +34,17 @@ Judgement busy(std::string reason) {
 }
 
 }  // namespace
+
+void check_rule_fits(const AvailabilityRule& rule, const std::vector<GpuIdentity>& units) {
+    if (!rule.max_utilization) return;
+    for (const GpuIdentity& unit : units) {
+        if (!unit.mig) continue;
+        throw Error(fmt::format("--max-util cannot judge MIG instance {} ({}): NVML reports no "
+                                "utilization per MIG instance",
+                                unit_label(unit), unit.uuid),
+                    "leave out --max-util, or name GPUs without MIG with -g");
+    }
+}
 
 GpuQuery first_query(const AvailabilityRule& rule) {
     return rule.max_utilization ? GpuQuery::memory | GpuQuery::utilization : GpuQuery::memory;

@@ -30,6 +30,10 @@ struct Judgement {
     std::string reason;  // why not: "pid 4242", "3.0 GiB in use by processes not shown", …
 };
 
+/// Throws Error (a usage error) when `rule` asks what NVML cannot tell about `units`: it reports
+/// no utilization per MIG instance, so --max-util cannot judge one.
+void check_rule_fits(const AvailabilityRule& rule, const std::vector<GpuIdentity>& units);
+
 /// The parts of a GPU's state needed before anything can be decided.
 [[nodiscard]] GpuQuery first_query(const AvailabilityRule& rule);
 

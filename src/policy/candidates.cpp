@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -26,65 +27,100 @@ std::optional<unsigned> parse_index(const std::string& s) {
     return value;
 }
 
-/// GPUs of the inventory in PCI bus order: CUDA's numbering under CUDA_DEVICE_ORDER=PCI_BUS_ID.
+/// Units of the inventory in PCI bus order (a GPU's MIG instances by slot): CUDA's numbering of
+/// whole GPUs under CUDA_DEVICE_ORDER=PCI_BUS_ID.
 std::vector<const GpuIdentity*> pci_order(const GpuInventory& inventory) {
     std::vector<const GpuIdentity*> order;
     for (const GpuIdentity& g : inventory.gpus) order.push_back(&g);
-    std::sort(order.begin(), order.end(), [](const GpuIdentity* a, const GpuIdentity* b) {
+    std::stable_sort(order.begin(), order.end(), [](const GpuIdentity* a, const GpuIdentity* b) {
         return pci_less(a->pci_bus_id, b->pci_bus_id);
     });
     return order;
+}
+
+std::vector<const GpuIdentity*> instances_of(const GpuInventory& inventory, unsigned index) {
+    std::vector<const GpuIdentity*> out;
+    for (const GpuIdentity& g : inventory.gpus) {
+        if (g.mig && g.index == index) out.push_back(&g);
+    }
+    return out;
 }
 
 std::string where(CandidateSource source) {
     return source == CandidateSource::environment ? "in CUDA_VISIBLE_DEVICES" : "in -g/--gpus";
 }
 
-const GpuIdentity& by_index(const GpuInventory& inventory, unsigned index, CandidateSource source) {
+using Units = std::vector<const GpuIdentity*>;
+
+Units by_index(const GpuInventory& inventory, unsigned index, CandidateSource source) {
     if (source == CandidateSource::environment) {
         auto order = pci_order(inventory);
-        if (index < order.size()) return *order[index];
+        if (index < order.size() && !order[index]->mig) return {order[index]};
+        if (index < order.size()) {
+            throw Error(fmt::format("CUDA_VISIBLE_DEVICES={} names a GPU in MIG mode by number",
+                                    index),
+                        "name its MIG instances by their MIG-… UUIDs (`nvidia-smi -L`)");
+        }
     } else {
         for (const GpuIdentity& g : inventory.gpus) {
-            if (g.index == index) return g;
+            if (g.index == index && !g.mig) return {&g};
         }
+        if (auto instances = instances_of(inventory, index); !instances.empty()) return instances;
     }
     throw Error(fmt::format("GPU {} {} does not exist: this machine has {} usable GPU(s)", index,
                             where(source), inventory.gpus.size()),
                 "`gpu-waiter --status` lists the GPUs");
 }
 
-const GpuIdentity& by_uuid(const GpuInventory& inventory, const std::string& entry,
-                           CandidateSource source) {
+/// A GPU's UUID (or unique prefix) names the GPU, or all its MIG instances; a MIG UUID one.
+Units by_uuid(const GpuInventory& inventory, const std::string& entry, CandidateSource source) {
     std::string wanted = lower(entry);
     const GpuIdentity* found = nullptr;
+    std::string found_uuid;
     for (const GpuIdentity& g : inventory.gpus) {
-        if (lower(g.uuid).starts_with(wanted)) {
+        const std::string& uuid = g.mig && wanted.starts_with("gpu-") ? g.mig->parent_uuid : g.uuid;
+        if (lower(uuid).starts_with(wanted)) {
+            if (found != nullptr && found_uuid == uuid) continue;  // another instance of it
             if (found != nullptr) {
                 throw Error(fmt::format("{} {} matches more than one GPU", entry, where(source)),
                             "give more characters of the UUID");
             }
             found = &g;
+            found_uuid = uuid;
         }
     }
     if (found == nullptr) {
-        throw Error(fmt::format("no GPU has UUID {} ({})", entry, where(source)),
+        const char* what = wanted.starts_with("mig-") ? "MIG instance" : "GPU";
+        throw Error(fmt::format("no {} has UUID {} ({})", what, entry, where(source)),
                     "`nvidia-smi -L` lists the UUIDs");
     }
-    return *found;
+    if (!found->mig || lower(found->uuid).starts_with(wanted)) return {found};
+    return instances_of(inventory, found->index);
 }
 
-const GpuIdentity& resolve_one(const GpuInventory& inventory, const std::string& entry,
-                               CandidateSource source) {
-    if (auto index = parse_index(entry)) return by_index(inventory, *index, source);
-    std::string l = lower(entry);
-    if (l.starts_with("mig-")) {
-        throw Error(fmt::format("{} {}: MIG instances are not supported yet", entry, where(source)),
-                    "name the whole GPU instead");
+/// "GPU:MIG", as nvidia-smi -L numbers them ("0:1": GPU 0, MIG device 1).
+std::optional<Units> by_pair(const GpuInventory& inventory, const std::string& entry,
+                             CandidateSource source) {
+    std::size_t colon = entry.find(':');
+    if (colon == std::string::npos || source == CandidateSource::environment) return std::nullopt;
+    auto gpu = parse_index(entry.substr(0, colon));
+    auto slot = parse_index(entry.substr(colon + 1));
+    if (!gpu || !slot) return std::nullopt;
+    for (const GpuIdentity* g : instances_of(inventory, *gpu)) {
+        if (g->mig->slot == *slot) return Units{g};
     }
-    if (!l.starts_with("gpu-")) {
-        throw Error(
-            fmt::format("'{}' {} is neither a GPU index nor a GPU-… UUID", entry, where(source)));
+    throw Error(fmt::format("GPU {} has no MIG device {} ({})", *gpu, *slot, where(source)),
+                "`nvidia-smi -L` lists the MIG devices of each GPU");
+}
+
+Units resolve_one(const GpuInventory& inventory, const std::string& entry,
+                  CandidateSource source) {
+    if (auto index = parse_index(entry)) return by_index(inventory, *index, source);
+    if (auto pair = by_pair(inventory, entry, source)) return *pair;
+    std::string l = lower(entry);
+    if (!l.starts_with("gpu-") && !l.starts_with("mig-")) {
+        throw Error(fmt::format("'{}' {} is neither a GPU index nor a GPU-… or MIG-… UUID",
+                                entry, where(source)));
     }
     return by_uuid(inventory, entry, source);
 }
@@ -112,12 +148,13 @@ std::vector<GpuIdentity> resolve_candidates(const GpuInventory& inventory,
     if (source == CandidateSource::all) return inventory.gpus;
     std::vector<GpuIdentity> out;
     for (const std::string& entry : entries) {
-        const GpuIdentity& gpu = resolve_one(inventory, entry, source);
-        auto same = [&](const GpuIdentity& g) { return g.uuid == gpu.uuid; };
-        if (std::any_of(out.begin(), out.end(), same)) {
-            throw Error(fmt::format("GPU {} is named twice {}", entry, where(source)));
+        for (const GpuIdentity* gpu : resolve_one(inventory, entry, source)) {
+            auto same = [&](const GpuIdentity& g) { return g.uuid == gpu->uuid; };
+            if (std::any_of(out.begin(), out.end(), same)) {
+                throw Error(fmt::format("GPU {} is named twice {}", entry, where(source)));
+            }
+            out.push_back(*gpu);
         }
-        out.push_back(gpu);
     }
     return out;
 }

@@ -16,9 +16,11 @@ enum class CandidateSource {
     environment,  // inherited CUDA_VISIBLE_DEVICES: indices are CUDA's, in PCI bus order
 };
 
-/// Resolves the `-g` list or an inherited CUDA_VISIBLE_DEVICES to GPUs of `inventory`, in the
-/// order given. Entries: an index, a "GPU-" UUID or unique UUID prefix. Throws Error (exit 125)
-/// for an unknown, ambiguous, repeated or unsupported (MIG) entry.
+/// Resolves the `-g` list or an inherited CUDA_VISIBLE_DEVICES to units of `inventory`, in the
+/// order given. Entries: an index, a "GPU-" UUID or unique UUID prefix, a "MIG-" UUID, and for
+/// -g "GPU:MIG" ("0:1", nvidia-smi -L's numbering). A GPU in MIG mode named by index or UUID
+/// stands for all its instances. Throws Error (exit 125) for an unknown, ambiguous or repeated
+/// entry.
 [[nodiscard]] std::vector<GpuIdentity> resolve_candidates(const GpuInventory& inventory,
                                                           const std::vector<std::string>& entries,
                                                           CandidateSource source);

@@ -38,6 +38,12 @@ std::string memory_of(const nlohmann::json& g) {
                        format_bytes(g["memory_total"].get<std::uint64_t>()));
 }
 
+/// "2", or "2:1" for MIG device 1 of GPU 2 (nvidia-smi -L's numbering).
+std::string unit_of(const nlohmann::json& g) {
+    if (!g.contains("mig")) return text_or(g["index"]);
+    return fmt::format("{}:{}", text_or(g["index"]), text_or(g["mig"]["device"]));
+}
+
 std::string gpu_table(const nlohmann::json& doc, std::size_t width) {
     Table t({{"GPU", Align::right}, {"NAME", Align::left, Flex::shrinks},
              {"MEMORY", Align::right}, {"UTIL", Align::right},
@@ -46,7 +52,7 @@ std::string gpu_table(const nlohmann::json& doc, std::size_t width) {
         std::string state = text_or(g["verdict"]["text"]);
         if (!g["lock"].is_null()) state += fmt::format(", {}", age_of(g["lock"]["age_seconds"]));
         std::string util = g["utilization"].is_null() ? "?" : text_or(g["utilization"]) + "%";
-        t.add_row({text_or(g["index"]), text_or(g["name"]), memory_of(g), util, state});
+        t.add_row({unit_of(g), text_or(g["name"]), memory_of(g), util, state});
     }
     return t.render(width);
 }
@@ -59,7 +65,7 @@ std::string process_table(const nlohmann::json& doc, std::size_t width) {
             std::string used = p["used_memory"].is_null()
                                    ? "?"
                                    : format_bytes(p["used_memory"].get<std::uint64_t>());
-            t.add_row({text_or(g["index"]), text_or(p["pid"]), text_or(p["user"]),
+            t.add_row({unit_of(g), text_or(p["pid"]), text_or(p["user"]),
                        age_of(p["age_seconds"]), used, joined(p["argv"], p["command"])});
         }
     }

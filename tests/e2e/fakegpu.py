@@ -98,6 +98,9 @@ def _is_live(entry: dict[str, Any]) -> bool:
 def _prune_dead_cuda(state: dict[str, Any]) -> None:
     for gpu in state.get("gpus", []):
         gpu["processes"] = [p for p in gpu.get("processes", []) if _is_live(p)]
+        for instance in gpu.get("mig_devices", []):
+            if instance:
+                instance["processes"] = [p for p in instance.get("processes", []) if _is_live(p)]
 
 
 def pci_key(bus_id: str) -> tuple[int, int, int, int]:
@@ -130,6 +133,21 @@ class FakeMachine:
             "memory_reserved": 512 * MiB,
         } for i in range(count)]
         return cls(directory, gpus, **global_fields)
+
+    @classmethod
+    def with_mig(cls, directory: os.PathLike | str, instances: int = 3,
+                 **global_fields: Any) -> FakeMachine:
+        """GPU 0 in MIG mode with `instances` idle 20 GiB instances, GPU 1 a plain idle GPU."""
+        machine = cls.standard(directory, count=2, **global_fields)
+
+        def split(state: dict[str, Any]) -> None:
+            state["gpus"][0].update(mig_mode=True, mig_max_devices=7, mig_devices=[
+                {"uuid": f"MIG-{slot:x}{slot:x}d1c2b3-4e5f-6071-8293-a4b5c6d7e8f9",
+                 "name": "Fake H100 MIG 2g.20gb", "memory_total": 20 * GiB,
+                 "memory_reserved": 0, "memory_used": 0, "processes": []}
+                for slot in range(instances)])
+        machine.update(split)
+        return machine
 
     # -- where things are -------------------------------------------------------------------
 
@@ -217,6 +235,27 @@ class FakeMachine:
         if cuda:
             entry["cuda"] = True
         self.update(lambda state: state["gpus"][i].setdefault("processes", []).append(entry))
+
+    def mig_uuid(self, i: int, slot: int) -> str:
+        return self.gpu(i)["mig_devices"][slot]["uuid"]
+
+    def set_mig(self, i: int, slot: int, instance: dict[str, Any] | None) -> None:
+        """Creates (a dict) or destroys (None) the MIG instance in `slot` of GPU `i`."""
+        def change(state: dict[str, Any]) -> None:
+            slots = state["gpus"][i].setdefault("mig_devices", [])
+            slots.extend([None] * (slot + 1 - len(slots)))
+            slots[slot] = copy.deepcopy(instance)
+        self.update(change)
+
+    def add_mig_process(self, i: int, slot: int, pid: int, used_memory: int | None = GiB) -> None:
+        entry = {"pid": pid, "used_memory": used_memory, "type": "compute"}
+        self.update(lambda state: state["gpus"][i]["mig_devices"][slot]["processes"].append(entry))
+
+    def remove_mig_process(self, i: int, slot: int, pid: int) -> None:
+        def drop(state: dict[str, Any]) -> None:
+            instance = state["gpus"][i]["mig_devices"][slot]
+            instance["processes"] = [p for p in instance["processes"] if p["pid"] != pid]
+        self.update(drop)
 
     def remove_process(self, i: int, pid: int) -> None:
         def drop(state: dict[str, Any]) -> None:

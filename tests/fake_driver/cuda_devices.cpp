@@ -8,8 +8,10 @@ namespace fake {
 namespace {
 
 std::vector<std::size_t> device_order(const State& state, const char* order) {
-    std::vector<std::size_t> indices(state.gpus.size());
-    for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
+    std::vector<std::size_t> indices;
+    for (std::size_t i = 0; i < state.gpus.size(); ++i) {
+        if (state.gpus[i].mig_mode != true) indices.push_back(i);
+    }
     const auto bus = [&](std::size_t i) { return *parse_pci(state.gpus[i].pci_bus_id); };
     const bool pci_order = order != nullptr && std::string_view(order) == "PCI_BUS_ID";
     std::stable_sort(indices.begin(), indices.end(), [&](std::size_t a, std::size_t b) {
@@ -59,10 +61,30 @@ std::optional<std::size_t> match_ordinal(const std::vector<std::size_t>& ordered
     return ordered[ordinal];
 }
 
-std::optional<std::size_t> match_entry(const State& state, const std::vector<std::size_t>& ordered,
-                                       std::string_view entry) {
-    if (lower(entry).starts_with("gpu-")) return match_uuid(state, entry);
-    return match_ordinal(ordered, entry);  // MIG- and anything else fail here
+// A MIG instance by its UUID or a prefix naming exactly one.
+std::optional<CudaUnit> match_mig(const State& state, std::string_view entry) {
+    const std::string prefix = lower(entry);
+    std::optional<CudaUnit> found;
+    for (std::size_t i = 0; i < state.gpus.size(); ++i) {
+        if (state.gpus[i].mig_mode != true) continue;
+        const auto& slots = state.gpus[i].mig_devices;
+        for (std::size_t slot = 0; slot < slots.size(); ++slot) {
+            if (!slots[slot] || !lower(slots[slot]->uuid).starts_with(prefix)) continue;
+            if (found) return std::nullopt;
+            found = CudaUnit{i, slot};
+        }
+    }
+    return found;
+}
+
+std::optional<CudaUnit> match_entry(const State& state, const std::vector<std::size_t>& ordered,
+                                    std::string_view entry) {
+    if (lower(entry).starts_with("mig-")) return match_mig(state, entry);
+    std::optional<std::size_t> gpu = lower(entry).starts_with("gpu-")
+                                         ? match_uuid(state, entry)
+                                         : match_ordinal(ordered, entry);
+    if (!gpu || state.gpus[*gpu].mig_mode == true) return std::nullopt;  // not usable whole
+    return CudaUnit{*gpu, std::nullopt};
 }
 
 int hex_value(char c) {
@@ -74,27 +96,37 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::vector<std::size_t> cuda_visible_order(const State& state, const char* device_order_env,
-                                            const char* visible_devices) {
+std::vector<CudaUnit> cuda_visible_order(const State& state, const char* device_order_env,
+                                         const char* visible_devices) {
     const std::vector<std::size_t> ordered = device_order(state, device_order_env);
-    if (visible_devices == nullptr) return ordered;
-    std::vector<std::size_t> visible;
+    std::vector<CudaUnit> visible;
+    if (visible_devices == nullptr) {
+        for (const std::size_t i : ordered) visible.push_back(CudaUnit{i, std::nullopt});
+        return visible;
+    }
+    bool mig_seen = false;
     std::string_view rest(visible_devices);
     if (trim(rest).empty()) return visible;
     // Parsing stops at the first entry that is invalid, unknown or repeated; earlier ones stay.
     while (true) {
         const std::size_t comma = rest.find(',');
-        const auto index = match_entry(state, ordered, trim(rest.substr(0, comma)));
-        if (!index || std::ranges::find(visible, *index) != visible.end()) break;
-        visible.push_back(*index);
+        const auto unit = match_entry(state, ordered, trim(rest.substr(0, comma)));
+        if (!unit || std::ranges::find(visible, *unit) != visible.end()) break;
+        if (!unit->mig_slot || !mig_seen) visible.push_back(*unit);
+        mig_seen = mig_seen || unit->mig_slot.has_value();
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
     }
     return visible;
 }
 
+const Gpu& unit_gpu(const State& state, const CudaUnit& unit) {
+    const Gpu& gpu = state.gpus.at(unit.gpu);
+    return unit.mig_slot ? gpu.mig_devices.at(*unit.mig_slot).value() : gpu;
+}
+
 std::optional<std::array<unsigned char, 16>> uuid_bytes(const std::string& uuid) {
-    if (!lower(uuid).starts_with("gpu-")) return std::nullopt;
+    if (!lower(uuid).starts_with("gpu-") && !lower(uuid).starts_with("mig-")) return std::nullopt;
     std::string hex;
     for (const char c : uuid.substr(4)) {
         if (c != '-') hex.push_back(c);

@@ -13,13 +13,25 @@
 
 namespace fake {
 
-/// NVML indices ("gpus" positions) in CUDA ordinal order. `device_order` and `visible_devices`
-/// are the environment values (nullptr when unset).
-[[nodiscard]] std::vector<std::size_t> cuda_visible_order(const State& state,
-                                                          const char* device_order,
-                                                          const char* visible_devices);
+/// A device CUDA enumerates: a whole GPU ("gpus" position), or one MIG instance of it.
+struct CudaUnit {
+    std::size_t gpu = 0;
+    std::optional<std::size_t> mig_slot;
+    bool operator==(const CudaUnit&) const = default;
+};
 
-/// The 16 bytes of a "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" UUID.
+/// The devices in CUDA ordinal order. `device_order` and `visible_devices` are the environment
+/// values (nullptr when unset). A GPU in MIG mode is never a device itself; its instances are
+/// visible only through MIG-… entries, and only the first of those counts, as one CUDA process
+/// can use one MIG instance.
+[[nodiscard]] std::vector<CudaUnit> cuda_visible_order(const State& state,
+                                                       const char* device_order,
+                                                       const char* visible_devices);
+
+/// The GPU or instance behind `unit`.
+[[nodiscard]] const Gpu& unit_gpu(const State& state, const CudaUnit& unit);
+
+/// The 16 bytes of a "GPU-…" or "MIG-…" UUID (32 hex digits after the prefix).
 [[nodiscard]] std::optional<std::array<unsigned char, 16>> uuid_bytes(const std::string& uuid);
 
 }  // namespace fake

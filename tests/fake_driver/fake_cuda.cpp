@@ -32,8 +32,8 @@ struct CUuuid {
 bool snapshot_devices(CudaDriver& d, const fake::State& state) {
     const auto order = fake::cuda_visible_order(state, std::getenv("CUDA_DEVICE_ORDER"),
                                                 std::getenv("CUDA_VISIBLE_DEVICES"));
-    for (const std::size_t index : order) {
-        const fake::Gpu& gpu = state.gpus[index];
+    for (const fake::CudaUnit& unit : order) {
+        const fake::Gpu& gpu = fake::unit_gpu(state, unit);
         const auto bytes = fake::uuid_bytes(gpu.uuid);
         if (!bytes) {
             fake::report_cuda_error("bad uuid '" + gpu.uuid + "'");

@@ -58,10 +58,16 @@ void erase_own_entry(json& gpu) {
     }
 }
 
+// The GPU or MIG instance with this UUID.
 json* find_gpu(json& state, const std::string& uuid) {
     if (!state.contains("gpus")) return nullptr;
     for (json& gpu : state["gpus"]) {
         if (gpu.value("uuid", std::string()) == uuid) return &gpu;
+        if (!gpu.contains("mig_devices")) continue;
+        for (json& instance : gpu["mig_devices"]) {
+            if (instance.is_object() && instance.value("uuid", std::string()) == uuid)
+                return &instance;
+        }
     }
     return nullptr;
 }
@@ -205,14 +211,13 @@ FAKE_EXPORT CUresult cuMemGetInfo_v2(std::size_t* free, std::size_t* total) {
             fake::report_cuda_error(error);
             return CUDA_ERROR_UNKNOWN;
         }
-        for (const fake::Gpu& gpu : state->gpus) {
-            if (gpu.uuid != d.devices[static_cast<std::size_t>(device)].uuid) continue;
-            const fake::MemoryUse use = fake::memory_use(gpu);
-            *free = use.free;
-            *total = use.total;
-            return CUDA_SUCCESS;
-        }
-        return CUDA_ERROR_UNKNOWN;  // the test removed the GPU under us
+        const fake::Gpu* gpu =
+            fake::find_unit(*state, d.devices[static_cast<std::size_t>(device)].uuid);
+        if (gpu == nullptr) return CUDA_ERROR_UNKNOWN;  // the test removed the GPU under us
+        const fake::MemoryUse use = fake::memory_use(*gpu);
+        *free = use.free;
+        *total = use.total;
+        return CUDA_SUCCESS;
     });
 }
 

@@ -38,26 +38,52 @@ nvmlReturn_t load_for_call(fake::State& state) {
     return NVML_SUCCESS;
 }
 
-nvmlDevice_t encode_handle(unsigned index) {
-    return reinterpret_cast<nvmlDevice_t>(static_cast<std::uintptr_t>(index) + 1);
+// A GPU's handle is its index + 1; a MIG device's adds (slot + 1) << 16, so it names its parent.
+nvmlDevice_t encode_handle(unsigned index, unsigned mig_slot = kNoInstance) {
+    std::uintptr_t raw = static_cast<std::uintptr_t>(index) + 1;
+    if (mig_slot != kNoInstance) raw |= (static_cast<std::uintptr_t>(mig_slot) + 1) << 16;
+    return reinterpret_cast<nvmlDevice_t>(raw);
 }
 
-// Runs `query` on the GPU behind `device`. A handle past the end of "gpus" (the test removed
-// the GPU) behaves like a GPU that fell off the bus.
+std::uintptr_t parent_part(nvmlDevice_t device) {
+    return reinterpret_cast<std::uintptr_t>(device) & 0xFFFF;
+}
+
+bool is_mig_handle(nvmlDevice_t device) {
+    return (reinterpret_cast<std::uintptr_t>(device) >> 16) != 0;
+}
+
+// Runs `query` on the GPU or MIG instance behind `device`. A handle past the end of "gpus" (the
+// test removed the GPU) behaves like a GPU that fell off the bus; a MIG handle whose instance was
+// destroyed is no longer valid (NVML: it "must be requested again").
 template <class Query>
 nvmlReturn_t with_gpu(nvmlDevice_t device, Query&& query) {
     try {
         fake::State state;
         if (const nvmlReturn_t rc = load_for_call(state); rc != NVML_SUCCESS) return rc;
         const auto raw = reinterpret_cast<std::uintptr_t>(device);
-        if (raw == 0 || raw > 0xFFFF) return NVML_ERROR_INVALID_ARGUMENT;
-        if (raw > state.gpus.size()) return NVML_ERROR_GPU_IS_LOST;
-        const fake::Gpu& gpu = state.gpus[raw - 1];
+        const std::uintptr_t parent = parent_part(device);
+        if (parent == 0 || raw > 0xFFFFFF) return NVML_ERROR_INVALID_ARGUMENT;
+        if (parent > state.gpus.size()) return NVML_ERROR_GPU_IS_LOST;
+        const fake::Gpu& gpu = state.gpus[parent - 1];
         if (gpu.lost) return NVML_ERROR_GPU_IS_LOST;
-        return query(gpu);
+        if (!is_mig_handle(device)) return query(gpu);
+        const std::size_t slot = (raw >> 16) - 1;
+        if (gpu.mig_mode != true || slot >= gpu.mig_devices.size() || !gpu.mig_devices[slot])
+            return NVML_ERROR_INVALID_ARGUMENT;
+        return query(*gpu.mig_devices[slot]);
     } catch (const std::exception&) {
         return NVML_ERROR_UNKNOWN;
     }
+}
+
+// The GPU behind a parent handle, for the MIG queries that only a GPU answers.
+template <class Query>
+nvmlReturn_t with_parent(nvmlDevice_t device, Query&& query) {
+    if (is_mig_handle(device)) return NVML_ERROR_INVALID_ARGUMENT;
+    return with_gpu(device, [&](const fake::Gpu& gpu) {
+        return query(gpu, static_cast<unsigned>(parent_part(device) - 1));
+    });
 }
 
 nvmlReturn_t copy_string(const std::string& text, char* buffer, unsigned length) {
@@ -110,10 +136,18 @@ nvmlReturn_t running_processes(const fake::Gpu& gpu, fake::ProcessKind list, uns
                                nvmlProcessInfo_v2_t* infos) {
     if (count == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
     std::vector<nvmlProcessInfo_v2_t> records;
-    for (const fake::Process& p : gpu.processes) {
-        if (!listed_in(p.kind, list) || !fake::is_live(p)) continue;
-        records.push_back(
-            {p.pid, p.used_memory.value_or(NVML_VALUE_NOT_AVAILABLE), kNoInstance, kNoInstance});
+    auto add = [&](const fake::Gpu& unit, unsigned instance) {
+        for (const fake::Process& p : unit.processes) {
+            if (!listed_in(p.kind, list) || !fake::is_live(p)) continue;
+            records.push_back(
+                {p.pid, p.used_memory.value_or(NVML_VALUE_NOT_AVAILABLE), instance, instance});
+        }
+    };
+    add(gpu, kNoInstance);
+    // A GPU in MIG mode lists the processes of all its instances, each with its instance's ids
+    // (the fake numbers both the GPU and the compute instance by the slot).
+    for (unsigned slot = 0; slot < gpu.mig_devices.size(); ++slot) {
+        if (gpu.mig_mode == true && gpu.mig_devices[slot]) add(*gpu.mig_devices[slot], slot);
     }
     const auto needed = static_cast<unsigned>(records.size());
     if (*count < needed) {
@@ -265,6 +299,7 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMem
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device,
                                                        nvmlUtilization_t* utilization) {
     log_call("nvmlDeviceGetUtilizationRates");
+    if (is_mig_handle(device)) return NVML_ERROR_NOT_SUPPORTED;  // not measured per instance
     return with_gpu(device, [&](const fake::Gpu& gpu) {
         if (utilization == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
         *utilization = nvmlUtilization_t{gpu.utilization, gpu.memory_utilization};
@@ -298,4 +333,59 @@ FAKE_EXPORT nvmlReturn_t nvmlSystemGetProcessName(unsigned pid, char* name, unsi
     const std::string text = fake::process_name(pid);
     if (text.empty()) return NVML_ERROR_NOT_FOUND;
     return copy_string(text, name, length);
+}
+
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned* current,
+                                              unsigned* pending) {
+    log_call("nvmlDeviceGetMigMode");
+    return with_parent(device, [&](const fake::Gpu& gpu, unsigned) {
+        if (current == nullptr || pending == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+        if (!gpu.mig_mode) return NVML_ERROR_NOT_SUPPORTED;
+        *current = *gpu.mig_mode ? NVML_DEVICE_MIG_ENABLE : NVML_DEVICE_MIG_DISABLE;
+        *pending = *current;
+        return NVML_SUCCESS;
+    });
+}
+
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned* count) {
+    log_call("nvmlDeviceGetMaxMigDeviceCount");
+    return with_parent(device, [&](const fake::Gpu& gpu, unsigned) {
+        if (count == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+        if (!gpu.mig_mode) return NVML_ERROR_NOT_SUPPORTED;
+        *count = *gpu.mig_mode ? gpu.mig_max_devices : 0;  // none while MIG is off
+        return NVML_SUCCESS;
+    });
+}
+
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned index,
+                                                             nvmlDevice_t* mig) {
+    log_call("nvmlDeviceGetMigDeviceHandleByIndex");
+    return with_parent(device, [&](const fake::Gpu& gpu, unsigned parent) {
+        if (mig == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+        if (gpu.mig_mode != true) return NVML_ERROR_NOT_SUPPORTED;
+        if (index >= gpu.mig_max_devices) return NVML_ERROR_INVALID_ARGUMENT;
+        if (index >= gpu.mig_devices.size() || !gpu.mig_devices[index])
+            return NVML_ERROR_NOT_FOUND;  // no MIG device in this slot
+        *mig = encode_handle(parent, index);
+        return NVML_SUCCESS;
+    });
+}
+
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t mig,
+                                                                      nvmlDevice_t* device) {
+    log_call("nvmlDeviceGetDeviceHandleFromMigDeviceHandle");
+    if (!is_mig_handle(mig) || device == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+    return with_gpu(mig, [&](const fake::Gpu&) {
+        *device = reinterpret_cast<nvmlDevice_t>(parent_part(mig));
+        return NVML_SUCCESS;
+    });
+}
+
+FAKE_EXPORT nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned* is_mig) {
+    log_call("nvmlDeviceIsMigDeviceHandle");
+    if (is_mig == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+    return with_gpu(device, [&](const fake::Gpu&) {
+        *is_mig = is_mig_handle(device) ? 1U : 0U;
+        return NVML_SUCCESS;
+    });
 }

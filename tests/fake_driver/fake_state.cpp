@@ -63,7 +63,37 @@ Gpu parse_gpu(const json& j, std::size_t index) {
     g.no_permission = j.value("no_permission", false);
     for (const json& p : j.value("processes", json::array()))
         g.processes.push_back(parse_process(p));
+    if (j.contains("mig_mode") && !j.at("mig_mode").is_null())
+        g.mig_mode = j.at("mig_mode").get<bool>();
+    g.mig_max_devices = j.value("mig_max_devices", 7U);
+    const json instances = j.value("mig_devices", json::array());
+    for (std::size_t slot = 0; slot < instances.size(); ++slot) {
+        if (instances[slot].is_null()) {
+            g.mig_devices.emplace_back();
+            continue;
+        }
+        Gpu instance = parse_gpu(instances[slot], index);
+        char mig_uuid[64];
+        std::snprintf(mig_uuid, sizeof mig_uuid, "MIG-fa4e0000-0000-0000-%04zx-%012zx", index,
+                      slot);
+        instance.uuid = instances[slot].value("uuid", std::string(mig_uuid));
+        instance.pci_bus_id = g.pci_bus_id;
+        instance.mig_mode.reset();
+        instance.mig_devices.clear();
+        g.mig_devices.push_back(std::move(instance));
+    }
     return g;
+}
+
+void prune_list(json& owner) {
+    if (!owner.is_object() || !owner.contains("processes")) return;
+    json& list = owner["processes"];
+    json kept = json::array();
+    for (json& p : list) {
+        const bool dead = p.value("cuda", false) && !process_alive(p.value("pid", 0U));
+        if (!dead) kept.push_back(std::move(p));
+    }
+    list = std::move(kept);
 }
 
 std::optional<std::string> read_file(const std::string& path, std::string* error) {
@@ -91,14 +121,9 @@ std::optional<json> read_json(const std::string& path, std::string* error) {
 void prune_dead_cuda(json& state) {
     if (!state.contains("gpus")) return;
     for (json& gpu : state["gpus"]) {
-        if (!gpu.contains("processes")) continue;
-        json& list = gpu["processes"];
-        json kept = json::array();
-        for (json& p : list) {
-            const bool dead = p.value("cuda", false) && !process_alive(p.value("pid", 0U));
-            if (!dead) kept.push_back(std::move(p));
-        }
-        list = std::move(kept);
+        prune_list(gpu);
+        if (!gpu.contains("mig_devices")) continue;
+        for (json& instance : gpu["mig_devices"]) prune_list(instance);
     }
 }
 
@@ -193,6 +218,16 @@ MemoryUse memory_use(const Gpu& gpu) {
     const std::uint64_t taken = m.reserved + m.used;
     m.free = taken >= m.total ? 0 : m.total - taken;
     return m;
+}
+
+const Gpu* find_unit(const State& state, const std::string& uuid) {
+    for (const Gpu& gpu : state.gpus) {
+        if (gpu.uuid == uuid) return &gpu;
+        for (const auto& instance : gpu.mig_devices) {
+            if (instance && instance->uuid == uuid) return &*instance;
+        }
+    }
+    return nullptr;
 }
 
 std::optional<PciAddress> parse_pci(std::string_view text) {

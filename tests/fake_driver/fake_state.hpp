@@ -45,6 +45,13 @@ struct Gpu {
     bool lost = false;
     bool no_permission = false;
     std::vector<Process> processes;
+    // MIG: nullopt for a GPU without MIG support (NVML answers NOT_SUPPORTED); else the current
+    // mode. With MIG on, `mig_devices` are the instances by NVML's MIG device index, an empty slot
+    // being nullopt; each is a Gpu of its own (uuid "MIG-…", memory, processes), its pci_bus_id
+    // the parent's.
+    std::optional<bool> mig_mode;
+    unsigned mig_max_devices = 7;  // nvmlDeviceGetMaxMigDeviceCount with MIG on
+    std::vector<std::optional<Gpu>> mig_devices;
 };
 
 struct State {
@@ -94,6 +101,9 @@ struct PciAddress {
 [[nodiscard]] bool is_live(const Process& process);
 
 [[nodiscard]] MemoryUse memory_use(const Gpu& gpu);
+
+/// The GPU or MIG instance with this UUID, or nullptr.
+[[nodiscard]] const Gpu* find_unit(const State& state, const std::string& uuid);
 
 /// Accepts "00000000:81:00.0" and "0000:81:00.0" (any case).
 [[nodiscard]] std::optional<PciAddress> parse_pci(std::string_view text);
