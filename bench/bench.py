@@ -282,9 +282,12 @@ def main():
     ap.add_argument("--out", default=str(machines.ROOT / "build" / "bench"))
     ap.add_argument("--steps", default="",
                     help="comma-separated steps to run (default: all), e.g. reaction,launch")
+    ap.add_argument("--trials", type=int, default=0,
+                    help="trials per latency measure (default: 3 small, 10 full); more narrow a "
+                         "polled median, whose spread is about poll/(2*sqrt(trials))")
     args = ap.parse_args()
     small = args.size == "small"
-    args.trials = 3 if small else 10
+    args.trials = args.trials or (3 if small else 10)
     args.trials_wait = 2 if small else 3
     args.wait_seconds = 3 if small else 30
     args.waiters = 20 if small else 100
