@@ -8,6 +8,9 @@ namespace gw {
 
 /// Refuses a COMMAND that cannot be found or executed (127, 126), before anything else.
 void check_launchable(const Options& options);
+/// Refuses a request no wait can serve (more GPUs than the candidates, a rule no GPU can meet),
+/// as run_command would; for --detach, which must say so before it returns.
+void check_servable(const Options& options, Reporter& reporter);
 /// Waits for GPUs, runs the command on them, returns its exit status.
 [[nodiscard]] int run_command(const Options& options, Reporter& reporter);
 /// --status: the GPUs, their users, lock holders and the queue.

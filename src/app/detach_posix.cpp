@@ -83,8 +83,9 @@ long spawn_job(const std::vector<std::string>& args, int log_fd) {
 
 }  // namespace
 
-int detach_job(const Options& o, Reporter&) {
+int detach_job(const Options& o, Reporter& reporter) {
     check_launchable(o);
+    check_servable(o, reporter);  // the job would only fail in its log
     LogFile log = open_log(o);
     long id = spawn_job(job_arguments(o), log.fd.get());
     if (!o.log_file) {

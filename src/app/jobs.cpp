@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "lock/gpu_lock.hpp"
+#include "process/process_table.hpp"
 #include "queue/queue.hpp"
 
 namespace gw {
@@ -20,9 +21,14 @@ std::vector<Job> list_jobs(const LockDirectory& dir) {
         std::string file = entry.path().filename().string();
         if (!file.ends_with(".lock") || file.starts_with(".")) continue;
         auto owner = GpuLock::holder(dir, file.substr(0, file.size() - 5));
-        if (owner && !jobs.contains(owner->pid)) {
-            jobs[owner->pid] = Job{owner->pid, owner->user, owner->name, JobState::running};
-        }
+        if (!owner || jobs.contains(owner->pid)) continue;
+        // The record is anyone's to write: the job's user is whoever owns the living process.
+        auto waiter = process_state(owner->pid);
+        bool waiter_lives = waiter && is_gpu_waiter_command(waiter->command);
+        auto process = describe_process(waiter_lives ? owner->pid : owner->command_pid);
+        if (!process) continue;
+        jobs[owner->pid] = Job{owner->pid, process->user, owner->name, JobState::running,
+                               owner->command_pid};
     }
     std::vector<Job> out;
     for (auto& [id, job] : jobs) out.push_back(std::move(job));

@@ -45,9 +45,35 @@ std::set<long> command_tree(long waiter) {
     return tree;
 }
 
+/// A running job whose gpu-waiter was killed: its command keeps the lock, and gets the signals
+/// gpu-waiter would have passed on.
+std::string end_orphaned_command(const Job& job, Duration grace) {
+    const std::string orphan = fmt::format("its gpu-waiter was gone; command pid {}", job.command_pid);
+    send(job.command_pid, SIGTERM);
+    if (wait_gone(job.command_pid, grace)) return orphan + " ended after SIGTERM";
+    for (long pid : process_tree(job.command_pid, list_processes())) send(pid, SIGKILL);
+    if (!wait_gone(job.command_pid, grace)) {
+        throw Error(fmt::format("{}: {} still runs after SIGTERM and, {} later, SIGKILL",
+                                describe_job(job), orphan, format_duration(grace)));
+    }
+    return fmt::format("{} ignored SIGTERM for {}: killed (SIGKILL)", orphan,
+                       format_duration(grace));
+}
+
 }  // namespace
 
 std::string end_job(const Job& job, Duration grace) {
+    auto waiter = process_state(job.id);
+    if (!waiter || !is_gpu_waiter_command(waiter->command)) {
+        if (job.state == JobState::running && process_alive(job.command_pid)) {
+            return end_orphaned_command(job, grace);
+        }
+        if (waiter) {  // the pid was reused: whatever runs there now is not ours to signal
+            throw Error(fmt::format("{}: pid {} is no longer a gpu-waiter ({}); nothing was signalled",
+                                    describe_job(job), job.id, waiter->command));
+        }
+        return "had already ended";
+    }
     // SIGTERM ends a waiting gpu-waiter (it leaves the queue) and, for a running one, reaches
     // the command once; gpu-waiter then exits with the command's status.
     send(job.id, SIGTERM);

@@ -94,6 +94,12 @@ void check_launchable(const Options& o) {
     }
 }
 
+void check_servable(const Options& o, Reporter& reporter) {
+    Nvml nvml;
+    GpuInventory inventory = nvml.inventory();
+    check_rule_fits(o.rule, candidates_of(o, inventory, reporter));
+}
+
 int run_command(const Options& o, Reporter& reporter) {
     // Before the driver, the lock directory and the queue: a typo must not cost the wait.
     check_launchable(o);

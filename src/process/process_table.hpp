@@ -80,4 +80,8 @@ namespace gw {
 /// The path of the running gpu-waiter binary, to start its holder from.
 [[nodiscard]] std::string self_executable();
 
+/// Whether a process's short name (ProcessState::command) is a gpu-waiter's: ours under whatever
+/// name it was installed, or the usual one.
+[[nodiscard]] bool is_gpu_waiter_command(const std::string& comm);
+
 }  // namespace gw

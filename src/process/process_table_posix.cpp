@@ -36,6 +36,15 @@ long current_pid() {
     return static_cast<long>(::getpid());
 }
 
+bool is_gpu_waiter_command(const std::string& comm) {
+    // The kernel keeps 15 characters of a name.
+    static const std::string self = [] {
+        std::string path = self_executable();
+        return path.substr(path.rfind('/') + 1).substr(0, 15);
+    }();
+    return comm == self || comm == "gpu-waiter";
+}
+
 bool is_superuser() {
     return ::geteuid() == 0;
 }

@@ -65,16 +65,6 @@ struct HiddenFile {
     }
 };
 
-/// Whether `comm` names a gpu-waiter process: ours under whatever name it was installed, or the
-/// usual one. The kernel keeps 15 characters of a name.
-bool is_gpu_waiter(const std::string& comm) {
-    static const std::string self = [] {
-        std::string path = self_executable();
-        return path.substr(path.rfind('/') + 1).substr(0, 15);
-    }();
-    return comm == self || comm == "gpu-waiter";
-}
-
 /// Why the process `pid` cannot be the owner of a ticket of `uid`; empty when it can.
 std::string not_a_waiter(long pid, uid_t uid, QueueEntry& entry) {
     auto state = process_state(pid);
@@ -82,7 +72,7 @@ std::string not_a_waiter(long pid, uid_t uid, QueueEntry& entry) {
     if (state->uid >= 0 && state->uid != static_cast<long>(uid)) {
         return fmt::format("held by pid {}, which is not {}'s", pid, user_name(uid));
     }
-    if (!is_gpu_waiter(state->command)) {
+    if (!is_gpu_waiter_command(state->command)) {
         return fmt::format("held by pid {} ({}), which is not a gpu-waiter", pid, state->command);
     }
     entry.stopped = state->stopped;

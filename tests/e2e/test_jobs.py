@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Harness, wait_for, waiter_binary
+from conftest import Harness, probe_path, wait_for, waiter_binary
 from e2e_support import status_json, wait_until_queued
 
 POLL = "0.2"
@@ -222,6 +222,36 @@ def test_detach_with_log_file_and_name_in_the_lock_record(gw: Harness) -> None:
     wait_for(lambda: "exit status 143" in job_log(log), 15, lambda: job_log(log))
 
 
+def test_detach_refuses_what_no_wait_can_serve(gw: Harness) -> None:
+    # Said before returning, not only in a log nobody reads.
+    w = gw.run("--detach", "-n", "9", "--", "true", timeout=30, XDG_STATE_HOME=str(gw.path("state")))
+    assert w.returncode == 125, w.describe()
+    assert "9 GPU(s) requested" in w.stderr and "detached" not in w.stdout, w.describe()
+    logs = gw.path("state") / "gpu-waiter"
+    assert not logs.exists() or not list(logs.iterdir()), "a log was left for a job never started"
+
+
+def test_status_verdicts_reserved_and_handed_over(gw: Harness) -> None:
+    busy = gw.occupy(1)
+    pair = gw.start("--poll", POLL, "-n", "2", "--name", "pair", "--", "true")
+    # GPU 0 is free: the 2-GPU waiter locks it while it waits for GPU 1.
+    doc = wait_for(lambda: (d := status_json(gw.env()))["gpus"][0]["verdict"]["state"] == "reserved"
+                   and d, 20, pair.describe)
+    assert "pair" in doc["gpus"][0]["verdict"]["text"], doc["gpus"][0]
+    assert re.search(r"reserved for \S+'s pair", status_text(gw)), status_text(gw)
+    os.kill(pair.pid, signal.SIGTERM)
+    assert pair.wait(15) == 128 + signal.SIGTERM, pair.describe()
+    gw.release(1, busy)
+    user = gw.start("--poll", POLL, "-g", "0", "--name", "user", "--",
+                    probe_path(), "use", "0", "--sleep", "60")
+    # Its command uses the GPU: the hold gives way and the lock says so.
+    wait_for(lambda: status_json(gw.env())["gpus"][0]["verdict"]["state"] == "handed over", 20,
+             user.describe)
+    assert re.search(r"handed over to \S+'s user", status_text(gw)), status_text(gw)
+    os.kill(user.pid, signal.SIGTERM)
+    user.wait(15)
+
+
 def test_cancel_a_waiting_job_by_name(gw: Harness) -> None:
     gw.occupy(0)
     gw.occupy(1)
@@ -251,6 +281,40 @@ def test_cancel_kills_a_command_that_ignores_sigterm(gw: Harness) -> None:
     assert w.returncode == 0, w.describe()
     assert "SIGKILL" in w.stderr, w.describe()
     assert runner.wait(15) == 128 + signal.SIGKILL, runner.describe()
+
+
+def test_cancel_reaches_the_command_of_a_killed_gpu_waiter(gw: Harness) -> None:
+    # kill -9 of gpu-waiter leaves its command running with the lock: --cancel must end the
+    # command, not report success for a signal to the dead gpu-waiter's pid.
+    runner = gw.start("-g", "0", "--", "sleep", "600")
+    lock = wait_for(lambda: status_json(gw.env())["gpus"][0]["lock"], 15, runner.describe)
+    command = wait_for(lambda: int(status_json(gw.env())["gpus"][0]["lock"].get("command_pid") or 0),
+                       15, lambda: f"no command pid in {lock}")
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait(15)
+    assert os.path.exists(f"/proc/{command}")
+    w = gw.run("--cancel", str(runner.pid), timeout=30)
+    assert w.returncode == 0, w.describe()
+    assert "gpu-waiter was gone" in w.stderr and "SIGTERM" in w.stderr, w.describe()
+    wait_for(lambda: not os.path.exists(f"/proc/{command}"), 15, "the command still runs")
+    assert gw.run("-g", "0", "--", "true", timeout=60).returncode == 0
+
+
+def test_cancel_never_signals_a_reused_pid(gw: Harness) -> None:
+    # A lock record naming a living process that is not a gpu-waiter (a reused pid, or a forged
+    # record): nothing is signalled.
+    gw.run("--", "true", timeout=15)  # the lock directory exists
+    other = subprocess.Popen(["sleep", "600"])
+    try:
+        record = {"pid": other.pid, "user": "someone", "command": "x", "since": 0, "name": "forged"}
+        (gw.lock_dir / f"{gw.machine.uuid(0)}.lock").write_text(json.dumps(record))
+        w = gw.run("--cancel", "forged", timeout=30)
+        assert w.returncode == 125, w.describe()
+        assert "no job forged" in w.stderr, w.describe()
+        assert other.poll() is None, "--cancel signalled a process that is not a gpu-waiter"
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_cancel_of_no_such_job(gw: Harness) -> None:

@@ -9,6 +9,7 @@ touch lives in a world-traversable directory under /tmp, since pytest's tmp_path
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pwd
 import re
@@ -401,6 +402,13 @@ def test_cancel_refuses_another_users_job(place: SharedPlace, users: tuple[User,
     gw.occupy(0)
     job = start_as(place, a, "--poll", POLL, "--name", "a-job", "--", "true")
     queued_as(place, a, [job])
+    # --mine shows only the asking user's jobs; --user names another's.
+    mine = start_as(place, b, "--status", "--mine", "--json")
+    assert mine.wait(30) == 0, mine.describe()
+    assert json.loads(mine.stdout)["queue"] == [], mine.stdout
+    theirs = start_as(place, b, "--status", "--user", a.name, "--json")
+    assert theirs.wait(30) == 0, theirs.describe()
+    assert [q["name"] for q in json.loads(theirs.stdout)["queue"]] == ["a-job"], theirs.stdout
     refused = start_as(place, b, "--cancel", "a-job")
     assert refused.wait(30) == 125, refused.describe()
     assert f"belongs to {a.name}" in refused.stderr, refused.describe()
