@@ -30,6 +30,16 @@ constexpr std::array<Refusal, 11> kNotWithSlurm{{
     {"--json", "the status comes from sinfo and squeue, in their own format"},
 }};
 
+/// What Slurm does itself, with its own commands: refused rather than silently ignored.
+constexpr std::array<Refusal, 6> kSlurmDoesItself{{
+    {"--detach", "sbatch --gpus=N --wrap='COMMAND' submits a job and returns at once"},
+    {"--log", "sbatch --output=FILE names a submitted job's log"},
+    {"--cancel", "scancel ID (or scancel --name NAME) cancels a Slurm job"},
+    {"--watch", "squeue --iterate=SECONDS redraws Slurm's queue"},
+    {"--mine", "squeue --me shows only your Slurm jobs"},
+    {"--user", "squeue --user=USER shows one user's Slurm jobs"},
+}};
+
 Backend backend_of(const RawOptions& raw, Mode mode, EnvLookup env) {
     if (raw.slurm) return Backend::slurm;
     // The holder serves a local run, whatever the environment it inherited says.
@@ -57,6 +67,11 @@ void check_slurm_options(const RawOptions& raw) {
         if (!raw.has(r.option)) continue;
         throw Error(fmt::format("{} has no meaning with --slurm: {}", r.option, r.reason),
                     "drop it, or pass Slurm's own options with --slurm-arg=...");
+    }
+    for (const Refusal& r : kSlurmDoesItself) {
+        if (!raw.has(r.option)) continue;
+        throw Error(fmt::format("{} is not available with --slurm", r.option),
+                    fmt::format("{}", r.reason));
     }
 }
 

@@ -10,11 +10,12 @@ namespace {
 // so that the node needs nothing installed. GPU_WAITER_GPUS takes Slurm's node-wide numbers
 // (nvidia-smi's, where Slurm numbers GPUs in PCI bus order); -I's STR becomes
 // CUDA_VISIBLE_DEVICES, the numbers CUDA inside the step uses. Arguments are rotated through
-// "$@" one by one so that none is ever split or globbed.
+// "$@" one by one so that none is ever split or globbed. A gpu-waiter inside the step runs
+// locally, over the step's GPUs, whatever backend this one was told.
 constexpr const char* kStepScript = R"(s=$1; shift
 GPU_WAITER_GPUS=${SLURM_STEP_GPUS:-${SLURM_JOB_GPUS:-$CUDA_VISIBLE_DEVICES}}
 export GPU_WAITER_GPUS
-unset SLURM_EXIT_IMMEDIATE SLURM_EXIT_ERROR GPU_WAITER_UUIDS
+unset SLURM_EXIT_IMMEDIATE SLURM_EXIT_ERROR GPU_WAITER_UUIDS GPU_WAITER_BACKEND
 if [ -n "$s" ]; then
   i=0; n=$#
   while [ "$i" -lt "$n" ]; do

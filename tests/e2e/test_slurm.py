@@ -162,7 +162,10 @@ def test_backend_from_the_environment(gw: Harness, slurm: Cluster) -> None:
     w = gw.run("--", *env_dump_command(dump), env=slurm.env(gw, GPU_WAITER_BACKEND="slurm"),
                timeout=DEADLINE)
     assert w.returncode == 0, w.describe()
-    assert read_env_dump(dump).get("SLURM_JOB_ID"), "the command did not run under Slurm"
+    env = read_env_dump(dump)
+    assert env.get("SLURM_JOB_ID"), "the command did not run under Slurm"
+    # A gpu-waiter inside the job runs locally over the job's GPUs, not through srun again.
+    assert "GPU_WAITER_BACKEND" not in env, env
 
 
 # -- waiting -------------------------------------------------------------------------------------
@@ -271,6 +274,27 @@ def test_options_without_meaning_are_refused(gw: Harness, option: list[str]) -> 
     assert not ran.exists()
     w = gw.run(*option, "--", "touch", str(ran), GPU_WAITER_BACKEND="slurm")
     assert w.returncode == 125, w.describe()
+
+
+@pytest.mark.parametrize("option, instead", [
+    (["--detach"], "sbatch"), (["--detach", "--log", "x.log"], "sbatch"),
+    (["--watch", "2s"], "squeue"), (["--mine"], "squeue"), (["--user", "root"], "squeue")])
+def test_what_slurm_does_itself_is_refused_with_its_command(gw: Harness, option: list[str],
+                                                           instead: str) -> None:
+    # Never silently ignored: --detach under --slurm would otherwise run in the foreground.
+    ran = gw.path("ran")
+    status = ["--status"] if option[0] in ("--watch", "--mine", "--user") else []
+    command = [] if status else ["--", "touch", str(ran)]
+    w = gw.run("--slurm", *status, *option, *command)
+    assert w.returncode == 125, w.describe()
+    assert "not available with --slurm" in w.stderr and instead in w.stderr, w.describe()
+    assert not ran.exists()
+
+
+def test_cancel_under_slurm_points_to_scancel(gw: Harness) -> None:
+    w = gw.run("--cancel", "some-job", GPU_WAITER_BACKEND="slurm")
+    assert w.returncode == 125, w.describe()
+    assert "scancel" in w.stderr, w.describe()
 
 
 def test_no_slurm_installed_gives_125(gw: Harness) -> None:
