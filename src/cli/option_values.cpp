@@ -55,7 +55,9 @@ double to_fraction(const std::string& text) {
 
 void check_name(const std::string& name) {
     bool digits = name.find_first_not_of("0123456789") == std::string::npos;
-    bool plain = name.find_first_of(" \t\r\n/\\\"'") == std::string::npos;
+    // A name goes into file names, logs and shells' completions: nothing that needs quoting.
+    bool plain = name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_.") == std::string::npos;
     if (name.empty() || name.size() > 64 || digits || !plain) {
         throw Error(fmt::format("--name: '{}' cannot name a job", name),
                     "use up to 64 letters, digits, '-', '_' or '.', not digits alone (those are "

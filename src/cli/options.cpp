@@ -90,7 +90,7 @@ void add_job_options(CLI::App& app, RawOptions& raw, EnvLookup env) {
     app.add_flag("--detach", raw.detach,
                  "return at once; the job waits and runs on its own, writing to a log");
     app.add_option("--log", raw.log,
-                   fmt::format("with --detach: the log file (default {}/JOB.log)",
+                   fmt::format("with --detach: the log file (default {}/NAME-ID.log)",
                                default_log_dir(env)))
         ->type_name("FILE");
     app.add_option("--cancel", raw.cancel,

@@ -429,6 +429,13 @@ TEST_F(OptionsTest, NameAndSlurmArguments) {
     EXPECT_EQ(o.command, (Strings{"python", "--slurm-arg=x"}));
 }
 
+TEST_F(OptionsTest, NamesAreWhatTheHelpSays) {
+    EXPECT_EQ(parse({"--name", "train-1.b_2", "true"}).name, "train-1.b_2");
+    for (const char* bad : {"two words", "a/b", "it's", "caf\xc3\xa9", "a@b", "a$b", "1234", ""}) {
+        EXPECT_TRUE(usage_error({"--name", bad, "true"})) << bad;
+    }
+}
+
 TEST_F(OptionsTest, SlurmArgumentsNeedSlurm) {
     EXPECT_TRUE(usage_error({"--slurm-arg=--partition=gpu", "python"}));
     // The environment's list is for whoever uses Slurm: a local run ignores it.
