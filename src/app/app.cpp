@@ -18,14 +18,18 @@ int run_app(int argc, const char* const* argv) {
         reporter = Reporter::for_stderr(options.verbosity);
         switch (options.mode) {
             case Mode::run:
-                if (options.backend == Backend::slurm) return run_with_slurm(options, reporter);
+                if (options.backend == Backend::slurm) {
+                    return options.detach ? detach_with_slurm(options, reporter)
+                                          : run_with_slurm(options, reporter);
+                }
                 if (options.detach) return detach_job(options, reporter);
                 if (options.background) return run_in_background(options, reporter);
                 return run_command(options, reporter);
             case Mode::complete:
                 return complete_words(options);
             case Mode::cancel:
-                return cancel_job(options, reporter);
+                return options.backend == Backend::slurm ? cancel_with_slurm(options, reporter)
+                                                         : cancel_job(options, reporter);
             case Mode::status:
                 return options.backend == Backend::slurm ? show_slurm_status(options, reporter)
                                                          : show_status(options, reporter);

@@ -31,10 +31,7 @@ constexpr std::array<Refusal, 11> kNotWithSlurm{{
 }};
 
 /// What Slurm does itself, with its own commands: refused rather than silently ignored.
-constexpr std::array<Refusal, 6> kSlurmDoesItself{{
-    {"--detach", "sbatch --gpus=N --wrap='COMMAND' submits a job and returns at once"},
-    {"--log", "sbatch --output=FILE names a submitted job's log"},
-    {"--cancel", "scancel ID (or scancel --name NAME) cancels a Slurm job"},
+constexpr std::array<Refusal, 3> kSlurmDoesItself{{
     {"--watch", "squeue --iterate=SECONDS redraws Slurm's queue"},
     {"--mine", "squeue --me shows only your Slurm jobs"},
     {"--user", "squeue --user=USER shows one user's Slurm jobs"},
@@ -72,6 +69,10 @@ void check_slurm_options(const RawOptions& raw) {
         if (!raw.has(r.option)) continue;
         throw Error(fmt::format("{} is not available with --slurm", r.option),
                     fmt::format("{}", r.reason));
+    }
+    if (raw.detach && raw.has("--timeout")) {
+        throw Error("--timeout has no meaning with --slurm --detach: the job waits in Slurm's queue",
+                    "give Slurm a deadline instead: --slurm-arg=--deadline=now+1hour");
     }
 }
 

@@ -1,6 +1,7 @@
 #include "slurm/backend.hpp"
 
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "process/child.hpp"
+#include "process/process_table.hpp"
 #include "process/signals.hpp"
 #include "slurm/srun_plan.hpp"
 
@@ -116,6 +118,35 @@ int run_with_slurm(const Options& o, Reporter& reporter) {
                                   format_duration(*o.timeout)));
     }
     return status;
+}
+
+int detach_with_slurm(const Options& o, Reporter& reporter) {
+    std::string log = o.log_file.value_or("");
+    if (log.empty()) {
+        // Written on the compute node: a home directory that the nodes share, as usual.
+        std::string dir = default_log_dir(process_env);
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) throw Error(fmt::format("mkdir {}: {}", dir, ec.message()), "give --log FILE");
+        log = fmt::format("{}/{}-%j.log", dir, o.name.value_or("job"));
+    }
+    LaunchRequest request = plan_sbatch(o, log);
+    reporter.detail("submitting to Slurm: " + quoted(request.argv));
+    SignalCatcher signals;
+    auto sbatch = start_slurm_command(request, signals);
+    int status = SrunJob(*sbatch, signals).run().first;
+    if (status != 0) return status;  // sbatch said why
+    reporter.info(fmt::format("log: {}{}", log,
+                              log.find("%j") == std::string::npos ? "" : " (%j: the job id above)"));
+    return 0;
+}
+
+int cancel_with_slurm(const Options& o, Reporter& reporter) {
+    LaunchRequest request = plan_scancel(o.cancel, current_user(), is_superuser());
+    reporter.info("asking Slurm to cancel: " + quoted(request.argv));
+    SignalCatcher signals;
+    auto scancel = start_slurm_command(request, signals);
+    return SrunJob(*scancel, signals).run().first;
 }
 
 int show_slurm_status(const Options&, Reporter&) {

@@ -13,6 +13,13 @@ namespace gw {
 /// wait. SIGINT, SIGTERM and SIGHUP cancel the job once. Throws Error (125) without srun.
 [[nodiscard]] int run_with_slurm(const Options& options, Reporter& reporter);
 
+/// --detach with --slurm: submits the job with sbatch (which prints its id) and says where its
+/// log goes. Throws Error (125) without sbatch.
+[[nodiscard]] int detach_with_slurm(const Options& options, Reporter& reporter);
+
+/// --cancel with --slurm: scancel, for one's own jobs (root: anyone's).
+[[nodiscard]] int cancel_with_slurm(const Options& options, Reporter& reporter);
+
 /// --status with --slurm: the partitions and their GPUs (sinfo), then the queue (squeue).
 [[nodiscard]] int show_slurm_status(const Options& options, Reporter& reporter);
 

@@ -17,6 +17,16 @@ inline constexpr int kSrunError = 125;
 /// from Slurm's variables, applies -I and execs the command (127/126 when it cannot).
 [[nodiscard]] LaunchRequest plan_srun(const Options& options);
 
+/// --detach: `sbatch --gpus=N --job-name=NAME --output=LOG SLURM_ARGS... --wrap=...`, the same
+/// step run by the batch script, which then writes the exit status to the log. `log` may hold
+/// Slurm's `%j` (the job id).
+[[nodiscard]] LaunchRequest plan_sbatch(const Options& options, const std::string& log);
+
+/// --cancel ID|NAME: `scancel ID` (Slurm refuses others' jobs), or `scancel --name=NAME` with
+/// `--user=USER` unless root: one's own jobs, as in the local mode.
+[[nodiscard]] LaunchRequest plan_scancel(const std::string& target, const std::string& user,
+                                         bool superuser);
+
 /// The shell step, for tests and -v: `$1` is -I's STR (empty: none), then the command.
 [[nodiscard]] const char* srun_step_script();
 

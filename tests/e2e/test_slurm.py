@@ -9,6 +9,7 @@ after each test every job is cancelled, and at the end no daemon may be left.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -168,6 +169,47 @@ def test_backend_from_the_environment(gw: Harness, slurm: Cluster) -> None:
     assert "GPU_WAITER_BACKEND" not in env, env
 
 
+# -- --detach and --cancel: sbatch and scancel -----------------------------------------------------
+
+def test_detach_submits_with_sbatch_and_the_log_ends_with_the_status(gw: Harness,
+                                                                     slurm: Cluster) -> None:
+    log = gw.path("detached.log")
+    w = gw.run("--slurm", "--detach", "--name", "bg", "--log", str(log), "--",
+               "sh", "-c", 'printf "%s|" "$@"; echo; exit 3', "sh", "it's", "a b", "$HOME",
+               env=slurm.env(gw), timeout=DEADLINE)
+    assert w.returncode == 0, w.describe()
+    assert re.search(r"Submitted batch job \d+", w.stdout), w.describe()
+    assert f"log: {log}" in w.stderr, w.describe()
+    wait_for(lambda: log.exists() and "exit status 3" in log.read_text(), DEADLINE,
+             lambda: f"{log.read_text() if log.exists() else 'no log'}\n{slurm.jobs()}")
+    text = log.read_text()
+    assert "it's|a b|$HOME|" in text, text  # every word as given, none expanded on the node
+    assert re.search(r"Slurm job \d+ ended \S+Z: exit status 3$", text.strip()), text
+
+
+def test_detach_default_log_is_named_after_the_job(gw: Harness, slurm: Cluster) -> None:
+    state = gw.path("state")
+    w = gw.run("--slurm", "--detach", "--", "true",
+               env=slurm.env(gw, XDG_STATE_HOME=str(state)), timeout=DEADLINE)
+    assert w.returncode == 0, w.describe()
+    job = re.search(r"Submitted batch job (\d+)", w.stdout).group(1)
+    log = state / "gpu-waiter" / f"job-{job}.log"
+    wait_for(lambda: log.exists() and "exit status 0" in log.read_text(), DEADLINE,
+             lambda: f"no {log}: {list((state / 'gpu-waiter').iterdir())}")
+
+
+def test_cancel_uses_scancel(gw: Harness, slurm: Cluster) -> None:
+    w = gw.run("--slurm", "--detach", "--name", "to-cancel", "--", "sleep", "600",
+               env=slurm.env(gw), timeout=DEADLINE)
+    assert w.returncode == 0, w.describe()
+    wait_for(lambda: slurm.jobs().get("to-cancel") == "RUNNING", DEADLINE, slurm.jobs)
+    w = gw.run("--cancel", "to-cancel", env=slurm.env(gw, GPU_WAITER_BACKEND="slurm"),
+               timeout=DEADLINE)
+    assert w.returncode == 0, w.describe()
+    assert "scancel" in w.stderr, w.describe()
+    wait_for(lambda: "to-cancel" not in slurm.jobs(), DEADLINE, slurm.jobs)
+
+
 # -- waiting -------------------------------------------------------------------------------------
 
 def test_second_job_waits_while_the_first_holds_every_gpu(gw: Harness, slurm: Cluster) -> None:
@@ -276,25 +318,19 @@ def test_options_without_meaning_are_refused(gw: Harness, option: list[str]) -> 
     assert w.returncode == 125, w.describe()
 
 
-@pytest.mark.parametrize("option, instead", [
-    (["--detach"], "sbatch"), (["--detach", "--log", "x.log"], "sbatch"),
-    (["--watch", "2s"], "squeue"), (["--mine"], "squeue"), (["--user", "root"], "squeue")])
-def test_what_slurm_does_itself_is_refused_with_its_command(gw: Harness, option: list[str],
-                                                           instead: str) -> None:
-    # Never silently ignored: --detach under --slurm would otherwise run in the foreground.
-    ran = gw.path("ran")
-    status = ["--status"] if option[0] in ("--watch", "--mine", "--user") else []
-    command = [] if status else ["--", "touch", str(ran)]
-    w = gw.run("--slurm", *status, *option, *command)
+@pytest.mark.parametrize("option", [["--watch", "2s"], ["--mine"], ["--user", "root"]])
+def test_status_views_slurm_has_itself_are_refused_with_its_command(gw: Harness,
+                                                                   option: list[str]) -> None:
+    # Never silently ignored.
+    w = gw.run("--slurm", "--status", *option)
     assert w.returncode == 125, w.describe()
-    assert "not available with --slurm" in w.stderr and instead in w.stderr, w.describe()
-    assert not ran.exists()
+    assert "not available with --slurm" in w.stderr and "squeue" in w.stderr, w.describe()
 
 
-def test_cancel_under_slurm_points_to_scancel(gw: Harness) -> None:
-    w = gw.run("--cancel", "some-job", GPU_WAITER_BACKEND="slurm")
+def test_detach_with_a_timeout_is_refused(gw: Harness) -> None:
+    w = gw.run("--slurm", "--detach", "--timeout", "1m", "--", "true")
     assert w.returncode == 125, w.describe()
-    assert "scancel" in w.stderr, w.describe()
+    assert "--deadline" in w.stderr, w.describe()
 
 
 def test_no_slurm_installed_gives_125(gw: Harness) -> None:

@@ -178,4 +178,30 @@ TEST(SrunPlan, SrunsOwnFailuresReadAsGpuWaiters) {
     EXPECT_TRUE(has("CUDA_DEVICE_ORDER", "PCI_BUS_ID"));
 }
 
+TEST(SbatchPlan, JobOptionsLogUserArgumentsThenTheBatchScript) {
+    gw::Options o = slurm_options({"python3", "it's a \"test\"", "$HOME"});
+    o.count = 2;
+    o.name = "nightly";
+    o.slurm_args = {"--partition=gpu"};
+    gw::LaunchRequest r = gw::plan_sbatch(o, "/logs/nightly-%j.log");
+    ASSERT_EQ(r.argv.size(), 6u);
+    EXPECT_EQ(Strings(r.argv.begin(), r.argv.end() - 1),
+              (Strings{"sbatch", "--gpus=2", "--job-name=nightly", "--output=/logs/nightly-%j.log",
+                       "--partition=gpu"}));
+    const std::string& wrap = r.argv.back();
+    EXPECT_EQ(wrap.rfind("--wrap=/bin/sh -c '", 0), 0u) << wrap;
+    // Each word in single quotes, a quote inside as '\'': nothing is expanded on the node.
+    EXPECT_NE(wrap.find(" 'python3' 'it'\\''s a \"test\"' '$HOME'\n"), std::string::npos) << wrap;
+    EXPECT_NE(wrap.find("exit status $s"), std::string::npos) << wrap;
+    EXPECT_EQ(r.set_env, gw::plan_srun(o).set_env);
+}
+
+TEST(ScancelPlan, IdsAsTheyAreNamesAmongOnesOwnJobs) {
+    EXPECT_EQ(gw::plan_scancel("42", "ann", false).argv, (Strings{"scancel", "42"}));
+    EXPECT_EQ(gw::plan_scancel("nightly", "ann", false).argv,
+              (Strings{"scancel", "--user=ann", "--name=nightly"}));
+    EXPECT_EQ(gw::plan_scancel("nightly", "root", true).argv,
+              (Strings{"scancel", "--name=nightly"}));
+}
+
 }  // namespace
