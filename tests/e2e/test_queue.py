@@ -189,12 +189,10 @@ def test_stress_fifty_waiters_with_kills(gw: Harness) -> None:
     wait_victims = set(rng.sample(range(total // 2, total), 5))
     run_victims = set(rng.sample(sorted(set(range(total)) - wait_victims), 5))
 
-    # How the commands of killed waiters are handled (the honest variant): kill -9 of gpu-waiter
-    # frees its locks at once but does not kill its command (the contract does not ask it to), so
-    # an orphaned command may run on beside the next command on its GPU. We kill gpu-waiter alone,
-    # as a user would, and leave its command's record out of the overlap check; every command of
-    # a waiter that was not killed is checked. Commands of victims to be killed while running
-    # sleep longer, so the test can catch them running.
+    # kill -9 of gpu-waiter alone, as a user or the OOM killer would: its command runs on (it never
+    # touches its GPU, so only the lock it inherited keeps others off) and is part of the overlap
+    # check like every other command. Commands of victims to be killed while running sleep
+    # longer, so the test can catch them running.
     waiters: list = []
     start_at = [i * 0.03 for i in range(total)]
     kill_after = {i: rng.uniform(0.1, 1.0) for i in wait_victims}   # after its own start
