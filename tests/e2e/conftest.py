@@ -66,9 +66,11 @@ def read_stamp(path: Path) -> float:
 
 
 def env_dump_command(path: Path) -> list[str]:
-    """A command that writes its whole environment to `path` as JSON."""
+    """A command that writes its whole environment to `path` as JSON, all at once (a reader that
+    sees the file sees all of it)."""
     return [sys.executable, "-c",
-            "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], 'w'))",
+            "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1] + '.tmp', 'w')); "
+            "os.replace(sys.argv[1] + '.tmp', sys.argv[1])",
             str(path)]
 
 

@@ -88,7 +88,7 @@ def locked_tickets(lock_dir: Path) -> list[Path]:
 
 # -- --status --json ------------------------------------------------------------------------------
 
-def status_json(env: dict[str, str], binary: str | None = None, timeout: float = 15.0,
+def status_json(env: dict[str, str], binary: str | None = None, timeout: float = 60.0,
                 **popen: Any) -> dict[str, Any]:
     """Runs `gpu-waiter --status --json` and returns the parsed document."""
     proc = subprocess.run([binary or waiter_binary(), "--status", "--json"], env=env,

@@ -153,5 +153,5 @@ def test_killed_waiter_frees_its_locks_and_holds(gw: Harness, phase: str) -> Non
 
     if foreign is not None:
         gw.release(1, foreign)
-    successor = gw.run("-g", "0", "--poll", "100ms", "--timeout", "5s", "true", timeout=15)
+    successor = gw.run("-g", "0", "--poll", "100ms", "--timeout", "5s", "true", timeout=60)
     assert successor.returncode == 0, successor.describe()

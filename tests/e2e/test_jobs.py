@@ -37,7 +37,7 @@ def test_command_checked_before_driver_lock_dir_and_queue(gw: Harness, how: str,
     command = {"missing-name": "no-such-command-e2e", "missing-path": str(gw.path("nope/cmd")),
                "not-executable": str(script), "directory": str(gw.tmp)}[how]
     # No driver library at all: the refusal must come before NVML is even loaded.
-    w = gw.run(command, timeout=15, GPU_WAITER_NVML_LIBRARY=str(gw.path("no-nvml.so")))
+    w = gw.run(command, timeout=60, GPU_WAITER_NVML_LIBRARY=str(gw.path("no-nvml.so")))
     assert w.returncode == status, w.describe()
     assert command in messages(w.stderr), w.describe()
     assert "nvml" not in w.stderr.lower(), w.describe()
@@ -64,7 +64,7 @@ RAW_PARSER_TEXTS = ["not in range", "At Most", "required but received", "Value "
     (["-n"], "--count needs a value"),
 ])
 def test_usage_errors_in_our_words(gw: Harness, args: list[str], expected: str) -> None:
-    w = gw.run(*args, timeout=15)
+    w = gw.run(*args, timeout=60)
     assert w.returncode == 125, w.describe()
     assert expected in messages(w.stderr), w.describe()
     for raw in RAW_PARSER_TEXTS:
@@ -73,7 +73,7 @@ def test_usage_errors_in_our_words(gw: Harness, args: list[str], expected: str) 
 
 
 def test_help_shows_placeholders_and_defaults(gw: Harness) -> None:
-    w = gw.run("--help", timeout=15)
+    w = gw.run("--help", timeout=60)
     assert w.returncode == 0, w.describe()
     assert "-I STR" in w.stdout and "TEXT" not in w.stdout, w.stdout
     for default in ["(default 1)", "(default 0.25)", "default /tmp/gpu-waiter"]:
@@ -161,7 +161,7 @@ def test_status_and_run_without_gpus(gw: Harness) -> None:
     gw.machine = FakeMachine(gw.machine.state_path.parent, [])
     text = status_text(gw)
     assert "No GPU found" in text, text
-    w = gw.run("true", timeout=15)
+    w = gw.run("true", timeout=60)
     assert w.returncode == 125, w.describe()
     assert "no GPU found" in w.stderr and "lower -n" not in w.stderr, w.describe()
 
@@ -180,7 +180,7 @@ DETACHED = re.compile(r"^job (\d+)(?: \((\S+)\))? detached; log: (.+)$")
 
 
 def detach(gw: Harness, *args: str) -> tuple[int, Path]:
-    w = gw.run("--detach", "--poll", POLL, *args, timeout=15,
+    w = gw.run("--detach", "--poll", POLL, *args, timeout=60,
                XDG_STATE_HOME=str(gw.path("state")))
     assert w.returncode == 0, w.describe()
     m = DETACHED.match(w.stdout.strip())
@@ -303,7 +303,7 @@ def test_cancel_reaches_the_command_of_a_killed_gpu_waiter(gw: Harness) -> None:
 def test_cancel_never_signals_a_reused_pid(gw: Harness) -> None:
     # A lock record naming a living process that is not a gpu-waiter (a reused pid, or a forged
     # record): nothing is signalled.
-    gw.run("--", "true", timeout=15)  # the lock directory exists
+    gw.run("--", "true", timeout=60)  # the lock directory exists
     other = subprocess.Popen(["sleep", "600"])
     try:
         record = {"pid": other.pid, "user": "someone", "command": "x", "since": 0, "name": "forged"}
@@ -318,8 +318,8 @@ def test_cancel_never_signals_a_reused_pid(gw: Harness) -> None:
 
 
 def test_cancel_of_no_such_job(gw: Harness) -> None:
-    gw.run("--", "true", timeout=15)  # the lock directory exists
-    w = gw.run("--cancel", "no-such-job", timeout=15)
+    gw.run("--", "true", timeout=60)  # the lock directory exists
+    w = gw.run("--cancel", "no-such-job", timeout=60)
     assert w.returncode == 125, w.describe()
     assert "no job no-such-job" in w.stderr, w.describe()
 
@@ -363,12 +363,12 @@ def test_verbose_explains_candidates_lock_dir_place_and_variables(gw: Harness) -
 
 
 def test_narrowing_cuda_visible_devices_is_mentioned_without_v(gw: Harness) -> None:
-    w = gw.run("--", "true", timeout=15, CUDA_VISIBLE_DEVICES="0")
+    w = gw.run("--", "true", timeout=60, CUDA_VISIBLE_DEVICES="0")
     assert w.returncode == 0, w.describe()
     assert "inherited CUDA_VISIBLE_DEVICES=0 limits the candidates" in w.stderr, w.describe()
 
 
 def test_replace_string_in_no_argument_warns(gw: Harness) -> None:
-    w = gw.run("-I", "{}", "--", "true", timeout=15)
+    w = gw.run("-I", "{}", "--", "true", timeout=60)
     assert w.returncode == 0, w.describe()
     assert "-I {}: no argument of the command contains '{}'" in w.stderr, w.describe()

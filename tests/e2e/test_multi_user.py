@@ -333,7 +333,7 @@ def test_planted_symlink_is_not_followed(gw: Harness, tmp_path: Path, victim_exi
 
     # The GPU cannot be locked through the symlink: gpu-waiter waits on (a planted entry must not
     # end anyone's wait in an error) until --timeout, saying why.
-    w = gw.run("--poll", POLL, "-g", "0", "--timeout", "1s", "--", "touch", str(marker), timeout=15)
+    w = gw.run("--poll", POLL, "-g", "0", "--timeout", "1s", "--", "touch", str(marker), timeout=60)
     assert w.returncode == 124, f"expected to wait until --timeout (124)\n{w.describe()}"
     assert not marker.exists(), "the command ran although the lock could not be taken"
     assert str(link) in w.stderr or link.name in w.stderr, f"stderr does not name {link}\n{w.stderr}"
@@ -382,7 +382,7 @@ def test_world_writable_lock_directory_without_sticky_bit_is_refused(gw: Harness
     gw.lock_dir.mkdir()
     os.chmod(gw.lock_dir, 0o777)
     marker = tmp_path / "ran"
-    w = gw.run("--", "touch", str(marker), timeout=15)
+    w = gw.run("--", "touch", str(marker), timeout=60)
     assert w.returncode == 125, f"expected exit 125 for a 0777 lock dir\n{w.describe()}"
     assert not marker.exists(), "the command ran"
     assert str(gw.lock_dir) in w.stderr, w.stderr

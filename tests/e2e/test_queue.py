@@ -170,7 +170,7 @@ def test_status_json_shows_gpus_lock_holders_and_queue(gw: Harness) -> None:
 
     # The plain text form shows the same queue.
     text = subprocess.run([waiter_binary(), "--status"], env=gw.env(), capture_output=True,
-                          text=True, timeout=15)
+                          text=True, timeout=60)
     assert text.returncode == 0, text.stderr
     positions = [text.stdout.find(f"job {w.pid}") for w in queued]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), text.stdout
