@@ -6,11 +6,10 @@
 
 #include "policy/handover.hpp"
 #include "policy/idle_tracker.hpp"
-#include "process/process_table.hpp"
 
 namespace gw {
 
-Supervisor::Supervisor(GpuDriver& driver, Clock& clock, SignalCatcher& signals, Reporter& reporter,
+Supervisor::Supervisor(GpuDriver& driver, Clock& clock, SignalInbox& signals, Reporter& reporter,
                        HeldGpus& held, SupervisorSettings settings)
     : driver_(driver),
       clock_(clock),
@@ -41,7 +40,7 @@ bool has_stranger(const GpuStatus& status, long holder) {
 
 }  // namespace
 
-void Supervisor::watch_holds(const Child& child) {
+void Supervisor::watch_holds(const RunningCommand& command) {
     using Action = HandoverDecision::Action;
     if (held_.holding().empty()) return;
     long holder = held_.holder_pid().value_or(0);
@@ -54,8 +53,7 @@ void Supervisor::watch_holds(const Child& child) {
         if (!held_.used_with_hold(gpu.uuid) && status.memory) {
             held_.set_used_with_hold(gpu.uuid, status.memory->used);
         }
-        if (!tree && has_stranger(status, holder))
-            tree = process_tree(child.pid(), list_processes());
+        if (!tree && has_stranger(status, holder)) tree = command.tree();
         static const std::set<long> kNone;
         HandoverInput in{&status, tree ? &*tree : &kNone, holder, held_.used_with_hold(gpu.uuid)};
         HandoverDecision d = decide_handover(in);
@@ -89,17 +87,17 @@ Duration Supervisor::next_look(TimePoint started) const {
     return eager ? std::min(settings_.poll, kEager) : settings_.poll;
 }
 
-int Supervisor::run(Child& child) {
+int Supervisor::run(RunningCommand& command) {
     const TimePoint start = clock_.now();
     for (;;) {
-        if (auto status = child.poll()) return *status;
+        if (auto status = command.poll()) return *status;
         report_failed_holds();
         if (settings_.hold_max && !held_.holding().empty() &&
             clock_.now() - start >= *settings_.hold_max) {
             reporter_.detail("--hold-max passed: holds released");
             held_.release_all_holds();
         }
-        watch_holds(child);
+        watch_holds(command);
         bool holding = !held_.holding().empty();
         std::vector<NativeHandle> fds;
         if (held_.reply_fd() >= 0) fds.push_back(held_.reply_fd());
@@ -108,7 +106,7 @@ int Supervisor::run(Child& child) {
         (void)signals_.take_child_event();
         for (const ReceivedSignal& s : signals_.take()) {
             // A terminal's signal reached the command already: it is in our process group.
-            if (!s.from_terminal) child.signal(s.number);
+            if (!s.from_terminal) command.signal(s.number);
         }
     }
 }

@@ -23,20 +23,20 @@ struct SupervisorSettings {
 class Supervisor {
 public:
     /// `clock` tells the time and sleeps, waking on `signals`, which are passed on.
-    Supervisor(GpuDriver& driver, Clock& clock, SignalCatcher& signals, Reporter& reporter,
+    Supervisor(GpuDriver& driver, Clock& clock, SignalInbox& signals, Reporter& reporter,
                HeldGpus& held, SupervisorSettings settings);
     /// Runs until the command ends; returns its exit status (or 128+N).
-    [[nodiscard]] int run(Child& child);
+    [[nodiscard]] int run(RunningCommand& command);
 
 private:
-    void watch_holds(const Child& child);
+    void watch_holds(const RunningCommand& command);
     void hand_over(const GpuIdentity& gpu, const std::string& why);
     void report_failed_holds();
     [[nodiscard]] Duration next_look(TimePoint started) const;
 
     GpuDriver& driver_;
     Clock& clock_;
-    SignalCatcher& signals_;
+    SignalInbox& signals_;
     Reporter& reporter_;
     HeldGpus& held_;
     SupervisorSettings settings_;

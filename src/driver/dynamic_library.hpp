@@ -2,6 +2,8 @@
 // the tool's only run-time dependency, and they are optional until a GPU is needed.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <span>
 #include <string>
 
@@ -13,6 +15,14 @@ struct SymbolSpec {
     void** target;                       // receives the address, or nullptr if none is found
     bool required;
 };
+
+/// A row of a symbol table: the function pointer `target`, of the ABI's type, resolved by the
+/// first of `names` that the library provides.
+template <std::size_t N, class Fn>
+[[nodiscard]] SymbolSpec symbol_spec(const std::array<const char*, N>& names, Fn& target,
+                                     bool required) {
+    return SymbolSpec{names, reinterpret_cast<void**>(&target), required};
+}
 
 class DynamicLibrary {
 public:

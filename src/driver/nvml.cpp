@@ -17,11 +17,6 @@ constexpr const char* kLoadHint =
 
 namespace {
 
-template <std::size_t N>
-SymbolSpec spec(const std::array<const char*, N>& names, auto& target, bool required) {
-    return SymbolSpec{names, reinterpret_cast<void**>(&target), required};
-}
-
 // The symbol table: every NVML entry point gpu-waiter uses, newest version first.
 constexpr std::array kInit{"nvmlInit_v2", "nvmlInit"};
 constexpr std::array kShutdown{"nvmlShutdown"};
@@ -59,27 +54,27 @@ void Nvml::load() {
         std::make_unique<DynamicLibrary>(driver_library_path(DriverLibrary::nvml), kLoadHint);
     Api& a = *api_;
     const std::array specs{
-        spec(kInit, a.init, true),
-        spec(kShutdown, a.shutdown, true),
-        spec(kErrorString, a.error_string, true),
-        spec(kDriverVersion, a.driver_version, false),
-        spec(kNvmlVersion, a.nvml_version, false),
-        spec(kCount, a.count, true),
-        spec(kHandle, a.handle_by_index, true),
-        spec(kUuid, a.uuid, true),
-        spec(kName, a.name, true),
-        spec(kPci, a.pci_info, true),
-        spec(kMemoryV1, a.memory_v1, true),
-        spec(kMemoryV2, a.memory_v2, false),
-        spec(kUtilization, a.utilization, false),
-        spec(kDetails, a.process_details, false),
-        spec(kComputeV2, a.processes_v2[0], false),
-        spec(kGraphicsV2, a.processes_v2[1], false),
-        spec(kComputeV1, a.processes_v1[0], false),
-        spec(kGraphicsV1, a.processes_v1[1], false),
-        spec(kMigMode, a.mig_mode, false),
-        spec(kMaxMigCount, a.max_mig_count, false),
-        spec(kMigHandle, a.mig_handle, false),
+        symbol_spec(kInit, a.init, true),
+        symbol_spec(kShutdown, a.shutdown, true),
+        symbol_spec(kErrorString, a.error_string, true),
+        symbol_spec(kDriverVersion, a.driver_version, false),
+        symbol_spec(kNvmlVersion, a.nvml_version, false),
+        symbol_spec(kCount, a.count, true),
+        symbol_spec(kHandle, a.handle_by_index, true),
+        symbol_spec(kUuid, a.uuid, true),
+        symbol_spec(kName, a.name, true),
+        symbol_spec(kPci, a.pci_info, true),
+        symbol_spec(kMemoryV1, a.memory_v1, true),
+        symbol_spec(kMemoryV2, a.memory_v2, false),
+        symbol_spec(kUtilization, a.utilization, false),
+        symbol_spec(kDetails, a.process_details, false),
+        symbol_spec(kComputeV2, a.processes_v2[0], false),
+        symbol_spec(kGraphicsV2, a.processes_v2[1], false),
+        symbol_spec(kComputeV1, a.processes_v1[0], false),
+        symbol_spec(kGraphicsV1, a.processes_v1[1], false),
+        symbol_spec(kMigMode, a.mig_mode, false),
+        symbol_spec(kMaxMigCount, a.max_mig_count, false),
+        symbol_spec(kMigHandle, a.mig_handle, false),
     };
     library_->resolve(specs);
     if (nvmlReturn_t rc = a.init(); rc != NVML_SUCCESS) {

@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "common/unique_handle.hpp"
+#include "hold/holder_pipe.hpp"
 #include "hold/protocol.hpp"
 #include "process/child.hpp"
 
 namespace gw {
 
 /// How the holder is started: this binary with --internal-holder, every GPU visible to it in PCI
-/// order. The platform side adds the pipes.
+/// order. HolderProcess adds the pipes.
 [[nodiscard]] LaunchRequest holder_launch_request();
 
 class HolderProcess {
@@ -36,11 +37,8 @@ public:
     [[nodiscard]] bool gone() const { return eof_; }
 
 private:
-    /// What a platform needs beyond the two pipes (Windows: the read kept pending on replies_).
-    struct Reader;
     UniqueHandle requests_;
-    UniqueHandle replies_;
-    std::unique_ptr<Reader> reader_;
+    std::unique_ptr<ReplyReader> replies_;  // outlives the child: a read may still be pending
     std::unique_ptr<Child> child_;
     std::string partial_;
     bool eof_ = false;

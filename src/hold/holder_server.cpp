@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "hold/cuda.hpp"
+#include "driver/cuda.hpp"
 #include "hold/protocol.hpp"
 #include "process/signals.hpp"
 

@@ -3,11 +3,13 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/unique_handle.hpp"
+#include "process/process_table.hpp"
 #include "process/signals.hpp"
 
 namespace gw {
@@ -28,7 +30,22 @@ struct LaunchRequest {
 /// Throws Error with exit code 127 (not found) or 126 (found, not executable).
 void check_command(const std::string& name);
 
-class Child {
+/// The running command as its supervisor sees it: an interface so that unit tests can play the
+/// command (its processes, its end) without starting one.
+class RunningCommand {
+public:
+    virtual ~RunningCommand() = default;
+    [[nodiscard]] virtual long pid() const = 0;
+    /// The exit status to pass on (the command's, or 128+N for death by signal N), once the
+    /// command has ended; nullopt while it runs. Never blocks.
+    [[nodiscard]] virtual std::optional<int> poll() = 0;
+    /// Sends `signo` to the command.
+    virtual void signal(int signo) const = 0;
+    /// The command and every visible process it started.
+    [[nodiscard]] virtual std::set<long> tree() const = 0;
+};
+
+class Child final : public RunningCommand {
 public:
     /// Starts the command directly (no shell), with the signal mask gpu-waiter started with.
     /// Throws Error with exit code 127 (not found) or 126 (found, not executable).
@@ -39,12 +56,12 @@ public:
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
 
-    [[nodiscard]] long pid() const { return pid_; }
-    /// The exit status to pass on (the command's, or 128+N for death by signal N), once the
-    /// child has ended; nullopt while it runs. Never blocks.
-    [[nodiscard]] std::optional<int> poll();
-    /// Sends `signo` to the child.
-    void signal(int signo) const;
+    [[nodiscard]] long pid() const override { return pid_; }
+    [[nodiscard]] std::optional<int> poll() override;
+    void signal(int signo) const override;
+    [[nodiscard]] std::set<long> tree() const override {
+        return process_tree(pid_, list_processes());
+    }
     /// Kills the child if it still runs and waits until it is gone.
     void kill_and_wait();
 

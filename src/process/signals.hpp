@@ -19,7 +19,18 @@ struct ReceivedSignal {
     bool from_terminal = false;
 };
 
-class SignalCatcher {
+/// The signals received, as the supervisor takes them: an interface so that unit tests can send
+/// signals (from a process or from the terminal) without any being raised.
+class SignalInbox {
+public:
+    virtual ~SignalInbox() = default;
+    /// The signals received since the last call, oldest first, each once.
+    [[nodiscard]] virtual std::vector<ReceivedSignal> take() = 0;
+    /// True once per batch of SIGCHLD: a child changed state.
+    [[nodiscard]] virtual bool take_child_event() = 0;
+};
+
+class SignalCatcher final : public SignalInbox {
 public:
     /// Blocks and catches SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGCHLD.
     SignalCatcher();
@@ -32,10 +43,8 @@ public:
     /// readable descriptors. On Windows `fds` are handles of waitable objects (events, change
     /// notifications), and the ones signalled are returned.
     std::vector<NativeHandle> sleep(Duration timeout, std::span<const NativeHandle> fds = {});
-    /// The signals received since the last call, oldest first, each once.
-    [[nodiscard]] std::vector<ReceivedSignal> take();
-    /// True once per batch of SIGCHLD: a child changed state.
-    [[nodiscard]] bool take_child_event();
+    [[nodiscard]] std::vector<ReceivedSignal> take() override;
+    [[nodiscard]] bool take_child_event() override;
     /// What was in place before: the platform side restores it, and gives children its mask.
     struct Saved;
     [[nodiscard]] const Saved& saved() const { return *saved_; }

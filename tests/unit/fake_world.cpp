@@ -17,7 +17,7 @@ GpuStatus FakeDriver::probe(const GpuIdentity& gpu, GpuQuery query) {
     GpuStatus s;
     const std::set<unsigned>& pids = occupants_[gpu.uuid];
     if (has(query, GpuQuery::memory)) {
-        std::uint64_t used = kProcessUse * pids.size();
+        std::uint64_t used = kProcessUse * pids.size() + unlisted_[gpu.uuid];
         s.memory = GpuMemory{16 * kGiB, used, 16 * kGiB - used, true};
     }
     if (has(query, GpuQuery::utilization)) s.utilization = pids.empty() ? 0 : 90;
@@ -111,7 +111,19 @@ void FakeHolder::send(const hold::Request& request) {
     words >> verb >> key;
     std::string line =
         refuse_.contains(key) ? "failed " + key + " out of memory" : "held " + key + " 1024 0";
-    if (auto reply = hold::decode_reply(line)) replies_.push_back(*reply);
+    if (auto reply = hold::decode_reply(line))
+        (deferred_ ? kept_back_ : replies_).push_back(*reply);
+}
+
+void FakeHolder::answer() {
+    replies_.insert(replies_.end(), kept_back_.begin(), kept_back_.end());
+    kept_back_.clear();
+}
+
+std::set<long> FakeCommand::tree() const {
+    std::set<long> tree = descendants_;
+    tree.insert(pid_);
+    return tree;
 }
 
 std::vector<hold::Reply> FakeHolder::take_replies() {
@@ -130,6 +142,17 @@ std::vector<GpuIdentity> four_gpus() {
 QuietReporter::QuietReporter()
     : file_(std::tmpfile()),
       reporter_(std::make_unique<Reporter>(Verbosity::verbose, file_ ? file_ : stderr, false)) {}
+
+std::string QuietReporter::said() const {
+    if (file_ == nullptr) return {};
+    std::fflush(file_);
+    std::rewind(file_);
+    std::string text;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, file_)) text.append(buf, n);
+    std::fseek(file_, 0, SEEK_END);
+    return text;
+}
 
 QuietReporter::~QuietReporter() {
     reporter_.reset();

@@ -1,6 +1,7 @@
 // The outside world of a wait, in memory: a clock whose sleep only moves its time on, a driver
-// over plain GpuStatus values, the other waiters as a line and a table of locks, and a holder that
-// answers at once. A test scripts what happens between rounds in the clock's `between_rounds`.
+// over plain GpuStatus values, the other waiters as a line and a table of locks, a holder that
+// answers at once (or when told), and for the supervisor a command and the signals sent to us.
+// A test scripts what happens between rounds in the clock's `between_rounds`.
 #pragma once
 
 #include <cstdio>
@@ -19,6 +20,8 @@
 #include "common/clock.hpp"
 #include "driver/gpu.hpp"
 #include "hold/protocol.hpp"
+#include "process/child.hpp"
+#include "process/signals.hpp"
 #include "queue/waiters.hpp"
 
 namespace gw::fake {
@@ -30,6 +33,7 @@ public:
         // A wait that never ends fails the test instead of hanging it.
         if (now_ - TimePoint{} > std::chrono::hours(24)) throw std::runtime_error("endless wait");
         now_ += std::max(timeout, Duration{0});
+        timeouts.push_back(timeout);
         ++sleeps_;
         if (between_rounds) between_rounds(sleeps_);
         return {};
@@ -37,6 +41,8 @@ public:
     [[nodiscard]] Duration elapsed() const { return now_ - TimePoint{}; }
     /// Called after each sleep with the number of sleeps so far: the world changes here.
     std::function<void(int)> between_rounds;
+    /// How long each sleep was asked to last, in order.
+    std::vector<Duration> timeouts;
 
 private:
     TimePoint now_{};
@@ -54,12 +60,18 @@ public:
 
     /// A process of `pid` using 2 GiB appears on `uuid` (or leaves it).
     void occupy(const std::string& uuid, unsigned pid) { occupants_[uuid].insert(pid); }
-    void vacate(const std::string& uuid) { occupants_.erase(uuid); }
+    void vacate(const std::string& uuid) {
+        occupants_.erase(uuid);
+        unlisted_.erase(uuid);
+    }
+    /// A process the driver does not list (another PID namespace) takes `bytes` on `uuid`.
+    void use_unlisted(const std::string& uuid, std::uint64_t bytes) { unlisted_[uuid] += bytes; }
     int unloads = 0;
 
 private:
     std::vector<GpuIdentity> gpus_;
     std::map<std::string, std::set<unsigned>> occupants_;
+    std::map<std::string, std::uint64_t> unlisted_;
 };
 
 /// The other waiters: a line a test fills with earlier waiters, and the GPUs' locks.
@@ -99,7 +111,8 @@ private:
     bool in_line_ = false;
 };
 
-/// A holder that answers each hold request at once: held, or failed for the GPUs in `refuse`.
+/// A holder that answers each hold request at once (or at `answer()`, after `answer_when_told()`):
+/// held, or failed for the GPUs in `refuse`.
 class FakeHolder final : public Holder {
 public:
     /// `on_end` runs when the holder goes (its process would end there).
@@ -115,11 +128,51 @@ public:
     [[nodiscard]] NativeHandle reply_fd() const override { return kNoHandle; }
     [[nodiscard]] std::vector<hold::Reply> take_replies() override;
     [[nodiscard]] bool gone() const override { return false; }
+    void answer_when_told() { deferred_ = true; }
+    /// Sends the answers kept back so far.
+    void answer();
 
 private:
     std::set<std::string> refuse_;  // by the key the protocol names GPUs with
     std::function<void()> on_end_;
+    bool deferred_ = false;
+    std::vector<hold::Reply> kept_back_;
     std::vector<hold::Reply> replies_;
+};
+
+/// The command: its processes, the signals it got from us, and its end, as a test decides.
+class FakeCommand final : public RunningCommand {
+public:
+    explicit FakeCommand(long pid) : pid_(pid) {}
+    [[nodiscard]] long pid() const override { return pid_; }
+    [[nodiscard]] std::optional<int> poll() override { return status_; }
+    void signal(int signo) const override { received_.push_back(signo); }
+    [[nodiscard]] std::set<long> tree() const override;
+
+    /// The command starts process `pid` (a child, or a child's child: the tree is one set).
+    void start(long pid) { descendants_.insert(pid); }
+    /// The command ends with `status` (128+N for death by signal N, as Child reports it).
+    void end(int status) { status_ = status; }
+    /// Every signal sent to the command, in order.
+    [[nodiscard]] const std::vector<int>& received() const { return received_; }
+
+private:
+    long pid_;
+    std::set<long> descendants_;
+    std::optional<int> status_;
+    mutable std::vector<int> received_;
+};
+
+/// Signals sent to gpu-waiter, as a test sends them.
+class FakeSignals final : public SignalInbox {
+public:
+    [[nodiscard]] std::vector<ReceivedSignal> take() override { return std::exchange(sent_, {}); }
+    [[nodiscard]] bool take_child_event() override { return false; }
+    /// `number` arrives: sent by a process, or by the terminal to the whole foreground group.
+    void send(int number, bool from_terminal = false) { sent_.push_back({number, from_terminal}); }
+
+private:
+    std::vector<ReceivedSignal> sent_;
 };
 
 /// Four GPUs, "GPU-0" … "GPU-3", free.
@@ -133,6 +186,8 @@ public:
     QuietReporter(const QuietReporter&) = delete;
     QuietReporter& operator=(const QuietReporter&) = delete;
     Reporter& get() { return *reporter_; }
+    /// Everything reported so far.
+    [[nodiscard]] std::string said() const;
 
 private:
     std::FILE* file_;

@@ -1,4 +1,5 @@
-// The CUDA driver API, loaded at run time, as the holder needs it: contexts and allocations.
+// The CUDA driver API, loaded at run time, as the holder needs it: contexts and allocations. The
+// entry points are declared in cuda_abi.hpp and resolved through DynamicLibrary's symbol table.
 #pragma once
 
 #include <cstdint>
@@ -27,19 +28,6 @@ public:
 private:
     std::unique_ptr<DynamicLibrary> library_;
     std::unique_ptr<Api> api_;
-};
-
-struct Cuda::Api {
-    cuInit_fn init = nullptr;
-    cuGetErrorString_fn error_string = nullptr;
-    cuGetErrorString_fn error_name = nullptr;
-    cuDeviceGetByPCIBusId_fn device_by_bus_id = nullptr;
-    cuDevicePrimaryCtxRetain_fn retain = nullptr;
-    cuDevicePrimaryCtxRelease_fn release = nullptr;
-    cuCtxSetCurrent_fn set_current = nullptr;
-    cuMemGetInfo_fn mem_info = nullptr;
-    cuMemAlloc_fn alloc = nullptr;
-    cuMemFree_fn free = nullptr;
 };
 
 /// Memory held on one GPU through its primary context. Destroying it frees the memory and
