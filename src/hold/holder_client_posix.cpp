@@ -18,8 +18,18 @@ Pipe make_pipe() {
     int fds[2];
     // Close-on-exec: the command must not inherit the holder's pipes, or the holder would not
     // see end-of-file when gpu-waiter dies.
+#ifdef __APPLE__
+    // macOS has no pipe2. gpu-waiter has one thread, so no fork can come between pipe and fcntl.
+    if (::pipe(fds) != 0) throw_system_error("pipe", errno);
+    Pipe pipe{UniqueHandle(fds[0]), UniqueHandle(fds[1])};
+    for (int fd : fds) {
+        if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) throw_system_error("fcntl", errno);
+    }
+    return pipe;
+#else
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_system_error("pipe2", errno);
     return Pipe{UniqueHandle(fds[0]), UniqueHandle(fds[1])};
+#endif
 }
 
 }  // namespace
