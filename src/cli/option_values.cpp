@@ -6,6 +6,7 @@
 
 #include "cli/options_raw.hpp"
 #include "common/error.hpp"
+#include "common/units.hpp"
 #include "policy/candidates.hpp"
 
 namespace gw {
@@ -43,7 +44,7 @@ unsigned to_whole(const std::string& text, const char* option, const char* what,
 
 double to_fraction(const std::string& text) {
     double value = -1;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    auto [end, ec] = from_chars_double(text.data(), text.data() + text.size(), value);
     // std::isnan: from_chars reads "nan", and every comparison with NaN is false.
     if (ec != std::errc{} || end != text.data() + text.size() || std::isnan(value) || value < 0 ||
         value > 0.95) {

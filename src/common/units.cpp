@@ -1,8 +1,12 @@
 #include "common/units.hpp"
 
 #include <array>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,12 +17,37 @@ namespace {
 /// Splits "1.5GiB" into 1.5 and "GiB"; nullopt when there is no leading non-negative number.
 std::optional<std::pair<double, std::string_view>> split_number(std::string_view text) {
     double value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    auto [end, ec] = from_chars_double(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
     return std::pair{value, text.substr(static_cast<std::size_t>(end - text.data()))};
 }
 
 }  // namespace
+
+std::from_chars_result from_chars_double(const char* first, const char* last, double& value) {
+#ifndef _LIBCPP_VERSION
+    return std::from_chars(first, last, value);
+#else
+    // strtod, kept to what from_chars reads: no leading space or '+', and "0x1" is 0 then "x1".
+    // gpu-waiter never calls setlocale, so strtod's decimal point is '.' as from_chars' is.
+    std::string text(first, last);
+    const char* digits = text.c_str() + (text.starts_with('-') ? 1 : 0);
+    if (text.empty() || text.front() == '+' || std::isspace(static_cast<unsigned char>(text.front())))
+        return {first, std::errc::invalid_argument};
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+        value = text.starts_with('-') ? -0.0 : 0.0;
+        return {first + (digits + 1 - text.c_str()), std::errc{}};
+    }
+    char* end = nullptr;
+    errno = 0;
+    double parsed = std::strtod(text.c_str(), &end);
+    if (end == text.c_str()) return {first, std::errc::invalid_argument};
+    const char* stop = first + (end - text.c_str());
+    if (errno == ERANGE) return {stop, std::errc::result_out_of_range};
+    value = parsed;
+    return {stop, std::errc{}};
+#endif
+}
 
 std::optional<Duration> parse_duration(std::string_view text) {
     auto split = split_number(text);

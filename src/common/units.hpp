@@ -1,6 +1,7 @@
 // Parsing of the DURATION and SIZE values of the command line (shared/design/cli.md).
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -8,6 +9,11 @@
 #include <string_view>
 
 namespace gw {
+
+/// std::from_chars for a double (the general format, in the C locale): libc++, the C++ library of
+/// macOS and FreeBSD, has it only from LLVM 20 on.
+[[nodiscard]] std::from_chars_result from_chars_double(const char* first, const char* last,
+                                                       double& value);
 
 using Duration = std::chrono::nanoseconds;
 /// A moment of the wait: steady, never set back.

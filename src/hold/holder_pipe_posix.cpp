@@ -16,8 +16,18 @@ struct Ends {
 Ends make_pipe() {
     int fds[2];
     // Close-on-exec: only the holder gets an end, as its standard input or output.
+#ifdef __APPLE__
+    // macOS has no pipe2. gpu-waiter has one thread, so no fork can come between pipe and fcntl.
+    if (::pipe(fds) != 0) throw_system_error("pipe", errno);
+    Ends ends{UniqueHandle(fds[0]), UniqueHandle(fds[1])};
+    for (int fd : fds) {
+        if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) throw_system_error("fcntl", errno);
+    }
+    return ends;
+#else
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_system_error("pipe2", errno);
     return Ends{UniqueHandle(fds[0]), UniqueHandle(fds[1])};
+#endif
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 #include "hold/protocol.hpp"
 
 #include <charconv>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "common/units.hpp"
 
 namespace gw::hold {
 
@@ -49,8 +52,14 @@ template <typename T>
 std::optional<T> number(const std::string& text) {
     T value{};
     if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    const char* last = text.data() + text.size();
+    std::from_chars_result result{};
+    if constexpr (std::is_same_v<T, double>) {
+        result = from_chars_double(text.data(), last, value);
+    } else {
+        result = std::from_chars(text.data(), last, value);
+    }
+    if (result.ec != std::errc{} || result.ptr != last) return std::nullopt;
     return value;
 }
 

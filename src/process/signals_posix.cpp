@@ -1,5 +1,6 @@
 #include <poll.h>
 #include <signal.h>
+#include <sys/select.h>
 
 #include <algorithm>
 #include <array>
@@ -50,6 +51,31 @@ sigset_t caught_set() {
     return set;
 }
 
+#ifdef __APPLE__
+constexpr const char* kPollCall = "pselect";
+
+/// ppoll, which macOS lacks, through pselect: POLLIN on what select finds readable (end of file
+/// and errors included).
+int poll_unblocking(std::vector<pollfd>& polls, const timespec& ts, const sigset_t& during) {
+    fd_set readable;
+    FD_ZERO(&readable);
+    int highest = -1;
+    for (const pollfd& p : polls) {
+        FD_SET(p.fd, &readable);
+        highest = std::max(highest, p.fd);
+    }
+    int n = ::pselect(highest + 1, &readable, nullptr, nullptr, &ts, &during);
+    for (pollfd& p : polls) p.revents = n > 0 && FD_ISSET(p.fd, &readable) ? POLLIN : 0;
+    return n;
+}
+#else
+constexpr const char* kPollCall = "ppoll";
+
+int poll_unblocking(std::vector<pollfd>& polls, const timespec& ts, const sigset_t& during) {
+    return ::ppoll(polls.data(), polls.size(), &ts, &during);
+}
+#endif
+
 }  // namespace
 
 std::span<const int> forwarded_signals() {
@@ -94,9 +120,9 @@ std::vector<NativeHandle> SignalCatcher::sleep(Duration timeout,
     // The caught signals are unblocked only for the duration of the sleep.
     sigset_t during = saved_->mask;
     for (int s : kCaught) sigdelset(&during, s);
-    int n = ::ppoll(polls.data(), polls.size(), &ts, &during);
+    int n = poll_unblocking(polls, ts, during);
     std::vector<int> ready;
-    if (n < 0 && errno != EINTR) throw_system_error("ppoll", errno);
+    if (n < 0 && errno != EINTR) throw_system_error(kPollCall, errno);
     for (const pollfd& p : polls) {
         if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) ready.push_back(p.fd);
     }
