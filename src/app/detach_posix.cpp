@@ -90,8 +90,8 @@ int detach_job(const Options& o, Reporter& reporter) {
     long id = spawn_job(job_arguments(o), log.fd.get());
     if (!o.log_file) {
         // Named after the job once its id is known; the job writes through its descriptor.
-        std::string named = fmt::format("{}/{}-{}.log", default_log_dir(process_env),
-                                        o.name.value_or("job"), id);
+        std::string named =
+            fmt::format("{}/{}-{}.log", default_log_dir(process_env), o.name.value_or("job"), id);
         if (::rename(log.path.c_str(), named.c_str()) == 0) log.path = named;
     }
     fmt::print("job {}{} detached; log: {}\n", id, o.name ? " (" + *o.name + ")" : "", log.path);

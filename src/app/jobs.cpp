@@ -27,8 +27,8 @@ std::vector<Job> list_jobs(const LockDirectory& dir) {
         bool waiter_lives = waiter && is_gpu_waiter_command(waiter->command);
         auto process = describe_process(waiter_lives ? owner->pid : owner->command_pid);
         if (!process) continue;
-        jobs[owner->pid] = Job{owner->pid, process->user, owner->name, JobState::running,
-                               owner->command_pid};
+        jobs[owner->pid] =
+            Job{owner->pid, process->user, owner->name, JobState::running, owner->command_pid};
     }
     std::vector<Job> out;
     for (auto& [id, job] : jobs) out.push_back(std::move(job));

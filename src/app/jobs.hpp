@@ -13,7 +13,7 @@ namespace gw {
 enum class JobState { waiting, running };
 
 struct Job {
-    long id = 0;  // the gpu-waiter's pid
+    long id = 0;       // the gpu-waiter's pid
     std::string user;  // the owner of the living process, never what a record says
     std::string name;
     JobState state = JobState::waiting;

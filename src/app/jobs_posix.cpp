@@ -48,7 +48,8 @@ std::set<long> command_tree(long waiter) {
 /// A running job whose gpu-waiter was killed: its command keeps the lock, and gets the signals
 /// gpu-waiter would have passed on.
 std::string end_orphaned_command(const Job& job, Duration grace) {
-    const std::string orphan = fmt::format("its gpu-waiter was gone; command pid {}", job.command_pid);
+    const std::string orphan =
+        fmt::format("its gpu-waiter was gone; command pid {}", job.command_pid);
     send(job.command_pid, SIGTERM);
     if (wait_gone(job.command_pid, grace)) return orphan + " ended after SIGTERM";
     for (long pid : process_tree(job.command_pid, list_processes())) send(pid, SIGKILL);
@@ -69,8 +70,9 @@ std::string end_job(const Job& job, Duration grace) {
             return end_orphaned_command(job, grace);
         }
         if (waiter) {  // the pid was reused: whatever runs there now is not ours to signal
-            throw Error(fmt::format("{}: pid {} is no longer a gpu-waiter ({}); nothing was signalled",
-                                    describe_job(job), job.id, waiter->command));
+            throw Error(
+                fmt::format("{}: pid {} is no longer a gpu-waiter ({}); nothing was signalled",
+                            describe_job(job), job.id, waiter->command));
         }
         return "had already ended";
     }

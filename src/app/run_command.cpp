@@ -76,10 +76,11 @@ LockDirectory open_lock_directory(const Options& o, Reporter& reporter) {
     LockDirectory locks(o.lock_dir);
     if (locks.created() && !is_superuser()) {
         // Every other user refuses a lock directory owned by a non-root user: say so at once.
-        reporter.warning(fmt::format("created {0}, owned by you: other users cannot use it until "
-                                     "root owns it (the .deb's tmpfiles rule does that at boot; "
-                                     "or: sudo chown root: {0})",
-                                     locks.path()));
+        reporter.warning(
+            fmt::format("created {0}, owned by you: other users cannot use it until "
+                        "root owns it (the .deb's tmpfiles rule does that at boot; "
+                        "or: sudo chown root: {0})",
+                        locks.path()));
     }
     reporter.detail("lock directory: " + locks.path());
     return locks;
@@ -137,7 +138,8 @@ int run_command(const Options& o, Reporter& reporter) {
     // The command holds the locks too now: say so in their records, for --status and for
     // waiters who find gpu-waiter gone and the command still running.
     owner.command_pid = child.pid();
-    for (const GpuIdentity& gpu : held.identities()) held.set_lock_state(gpu.uuid, LockState::held, owner);
+    for (const GpuIdentity& gpu : held.identities())
+        held.set_lock_state(gpu.uuid, LockState::held, owner);
     Supervisor supervisor(nvml, clock, signals, reporter, held,
                           SupervisorSettings{o.poll, o.hold_max, owner});
     int status = supervisor.run(child);

@@ -71,8 +71,9 @@ void check_slurm_options(const RawOptions& raw) {
                     fmt::format("{}", r.reason));
     }
     if (raw.detach && raw.has("--timeout")) {
-        throw Error("--timeout has no meaning with --slurm --detach: the job waits in Slurm's queue",
-                    "give Slurm a deadline instead: --slurm-arg=--deadline=now+1hour");
+        throw Error(
+            "--timeout has no meaning with --slurm --detach: the job waits in Slurm's queue",
+            "give Slurm a deadline instead: --slurm-arg=--deadline=now+1hour");
     }
 }
 

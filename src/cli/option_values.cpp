@@ -57,8 +57,9 @@ double to_fraction(const std::string& text) {
 void check_name(const std::string& name) {
     bool digits = name.find_first_not_of("0123456789") == std::string::npos;
     // A name goes into file names, logs and shells' completions: nothing that needs quoting.
-    bool plain = name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789-_.") == std::string::npos;
+    bool plain = name.find_first_not_of(
+                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789-_.") == std::string::npos;
     if (name.empty() || name.size() > 64 || digits || !plain) {
         throw Error(fmt::format("--name: '{}' cannot name a job", name),
                     "use up to 64 letters, digits, '-', '_' or '.', not digits alone (those are "
@@ -89,8 +90,9 @@ void convert_run(const RawOptions& raw, Options& o) {
     o.hold = !raw.no_hold;
     if (raw.has("--visible-devices")) {
         if (raw.visible != "index" && raw.visible != "uuid") {
-            throw Error(fmt::format("--visible-devices: '{}' is neither index nor uuid", raw.visible),
-                        "index: CUDA numbers (the default); uuid: the GPUs' UUIDs");
+            throw Error(
+                fmt::format("--visible-devices: '{}' is neither index nor uuid", raw.visible),
+                "index: CUDA numbers (the default); uuid: the GPUs' UUIDs");
         }
         o.visible_devices = raw.visible == "uuid" ? VisibleDevices::uuid : VisibleDevices::index;
     }
@@ -135,9 +137,8 @@ void convert(const RawOptions& raw, Options& o, EnvLookup env) {
     o.json = raw.json;
     o.complete = raw.complete;
     o.mine = raw.mine;
-    o.lock_dir = raw.has("--lock-dir")
-                     ? raw.lock_dir
-                     : env("GPU_WAITER_LOCK_DIR").value_or(default_lock_dir(env));
+    o.lock_dir = raw.has("--lock-dir") ? raw.lock_dir
+                                       : env("GPU_WAITER_LOCK_DIR").value_or(default_lock_dir(env));
     if (o.lock_dir.empty()) throw Error("--lock-dir: the directory name is empty");
     o.verbosity = raw.quiet     ? Verbosity::quiet
                   : raw.verbose ? Verbosity::verbose

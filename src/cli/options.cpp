@@ -52,9 +52,9 @@ void add_choice_options(CLI::App& app, RawOptions& raw) {
                    fmt::format("a GPU must stay available this long (default {})",
                                format_duration(d.idle_for)))
         ->type_name("DURATION");
-    app.add_option("--poll", raw.poll,
-                   fmt::format("how often the GPUs are looked at (default {})",
-                               format_duration(d.poll)))
+    app.add_option(
+           "--poll", raw.poll,
+           fmt::format("how often the GPUs are looked at (default {})", format_duration(d.poll)))
         ->type_name("DURATION");
     app.add_option("--timeout", raw.timeout, "give up waiting after DURATION (exit 124)")
         ->type_name("DURATION");
@@ -130,7 +130,7 @@ void add_options(CLI::App& app, RawOptions& raw, EnvLookup env) {
     app.add_flag("-q,--quiet", raw.quiet, "print errors only");
     app.add_flag("-v,--verbose", raw.verbose, "print more detail");
     app.add_flag("-V,--version", raw.version, "print the version, the driver's and NVML's");
-    app.add_flag("--internal-holder", raw.holder)->group("");      // the holder process
+    app.add_flag("--internal-holder", raw.holder)->group("");        // the holder process
     app.add_flag("--internal-detached", raw.background)->group("");  // a --detach job itself
     app.add_option("--internal-complete", raw.complete)->group("");  // for shell completions
 }

@@ -32,7 +32,8 @@ std::from_chars_result from_chars_double(const char* first, const char* last, do
     // gpu-waiter never calls setlocale, so strtod's decimal point is '.' as from_chars' is.
     std::string text(first, last);
     const char* digits = text.c_str() + (text.starts_with('-') ? 1 : 0);
-    if (text.empty() || text.front() == '+' || std::isspace(static_cast<unsigned char>(text.front())))
+    if (text.empty() || text.front() == '+' ||
+        std::isspace(static_cast<unsigned char>(text.front())))
         return {first, std::errc::invalid_argument};
     if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
         value = text.starts_with('-') ? -0.0 : 0.0;

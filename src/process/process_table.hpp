@@ -47,7 +47,7 @@ struct ProcessState {
 
 /// What --status shows of a process beyond its name.
 struct ProcessDetails {
-    std::vector<std::string> argv;  // the full command line; empty where it cannot be read
+    std::vector<std::string> argv;     // the full command line; empty where it cannot be read
     std::optional<long long> started;  // seconds since the epoch
 };
 

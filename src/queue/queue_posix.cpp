@@ -88,8 +88,8 @@ std::optional<long> cached_flock_holder(const struct stat& st) {
     Key key{st.st_dev, st.st_ino, st.st_ctime};
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     if (cache.size() > 4096) cache.clear();
-    auto holder = flock_holder(static_cast<std::uint64_t>(st.st_dev),
-                               static_cast<std::uint64_t>(st.st_ino));
+    auto holder =
+        flock_holder(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
     if (holder) cache.emplace(key, holder);  // a holder not shown yet may show up later
     return holder;
 }
@@ -152,7 +152,8 @@ void QueueTicket::publish(const std::string& queue, std::uint64_t number) {
     // Written and locked under a hidden name, then renamed: a reader never sees a ticket that
     // is not locked yet (and would take it for a dead waiter's). A name someone else took is
     // skipped for the next number.
-    for (int attempt = 0; attempt < 16; ++attempt, number = std::min(number + 1, kMaxTicketNumber)) {
+    for (int attempt = 0; attempt < 16;
+         ++attempt, number = std::min(number + 1, kMaxTicketNumber)) {
         entry_.number = number;
         HiddenFile hidden{fmt::format("{}/.{:016}-{}.new", queue, number, entry_.pid)};
         ::unlink(hidden.path.c_str());  // our own pid's leftover, if any: that waiter is gone

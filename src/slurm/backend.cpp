@@ -38,7 +38,8 @@ std::string quoted(const std::vector<std::string>& argv) {
     for (const std::string& full : argv) {
         // The step script is ours and long: name it instead.
         const std::string arg = full == srun_step_script() ? "STEP" : full;
-        bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+        bool plain =
+            !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
         out += (out.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
     }
     return out;
@@ -136,8 +137,8 @@ int detach_with_slurm(const Options& o, Reporter& reporter) {
     auto sbatch = start_slurm_command(request, signals);
     int status = SrunJob(*sbatch, signals).run().first;
     if (status != 0) return status;  // sbatch said why
-    reporter.info(fmt::format("log: {}{}", log,
-                              log.find("%j") == std::string::npos ? "" : " (%j: the job id above)"));
+    reporter.info(fmt::format(
+        "log: {}{}", log, log.find("%j") == std::string::npos ? "" : " (%j: the job id above)"));
     return 0;
 }
 

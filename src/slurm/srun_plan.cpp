@@ -59,11 +59,12 @@ std::string sh_word(const std::string& word) {
 
 /// The batch script's body: the step, then a last line in the log with the exit status.
 std::string batch_body(const Options& o) {
-    std::string step = "/bin/sh -c " + sh_word(kStepScript) + " gpu-waiter " +
-                       sh_word(o.replace.value_or(""));
+    std::string step =
+        "/bin/sh -c " + sh_word(kStepScript) + " gpu-waiter " + sh_word(o.replace.value_or(""));
     for (const std::string& arg : o.command) step += " " + sh_word(arg);
-    return step + "\ns=$?\necho \"gpu-waiter: Slurm job $SLURM_JOB_ID ended $(date -u "
-                  "+%Y-%m-%dT%H:%M:%SZ): exit status $s\"\nexit $s";
+    return step +
+           "\ns=$?\necho \"gpu-waiter: Slurm job $SLURM_JOB_ID ended $(date -u "
+           "+%Y-%m-%dT%H:%M:%SZ): exit status $s\"\nexit $s";
 }
 
 std::vector<std::string> job_options(const Options& o) {

@@ -420,11 +420,11 @@ TEST_F(OptionsTest, TheHolderIgnoresTheBackend) {
 
 TEST_F(OptionsTest, NameAndSlurmArguments) {
     fake_env()["GPU_WAITER_SLURM_ARGS"] = " --partition=gpu   --time=1:00 ";
-    gw::Options o = parse({"--slurm", "--name", "train", "--slurm-arg=--account=lab",
-                           "--slurm-arg", "--qos=low", "-n", "2", "python", "--slurm-arg=x"});
+    gw::Options o = parse({"--slurm", "--name", "train", "--slurm-arg=--account=lab", "--slurm-arg",
+                           "--qos=low", "-n", "2", "python", "--slurm-arg=x"});
     EXPECT_EQ(o.name, "train");
-    EXPECT_EQ(o.slurm_args, (Strings{"--partition=gpu", "--time=1:00", "--account=lab",
-                                     "--qos=low"}));
+    EXPECT_EQ(o.slurm_args,
+              (Strings{"--partition=gpu", "--time=1:00", "--account=lab", "--qos=low"}));
     EXPECT_EQ(o.count, 2u);
     EXPECT_EQ(o.command, (Strings{"python", "--slurm-arg=x"}));
 }
@@ -444,11 +444,17 @@ TEST_F(OptionsTest, SlurmArgumentsNeedSlurm) {
 }
 
 TEST_F(OptionsTest, OptionsWithoutMeaningUnderSlurmAreRefused) {
-    for (const Strings& refused : std::vector<Strings>{
-             {"-g", "0"}, {"--gpus", "0"}, {"--min-free-memory", "1GiB"}, {"--max-util", "5"},
-             {"--idle-for", "1s"}, {"--poll", "1s"}, {"--hold-fraction", "0.5"},
-             {"--hold-max", "1m"}, {"--no-hold"}, {"--visible-devices", "uuid"},
-             {"--lock-dir", "/tmp/x"}}) {
+    for (const Strings& refused : std::vector<Strings>{{"-g", "0"},
+                                                       {"--gpus", "0"},
+                                                       {"--min-free-memory", "1GiB"},
+                                                       {"--max-util", "5"},
+                                                       {"--idle-for", "1s"},
+                                                       {"--poll", "1s"},
+                                                       {"--hold-fraction", "0.5"},
+                                                       {"--hold-max", "1m"},
+                                                       {"--no-hold"},
+                                                       {"--visible-devices", "uuid"},
+                                                       {"--lock-dir", "/tmp/x"}}) {
         Strings args{"--slurm"};
         args.insert(args.end(), refused.begin(), refused.end());
         args.push_back("python");

@@ -46,16 +46,15 @@ gw::SlurmAllocation job(std::vector<unsigned> gpus, std::string variable = "SLUR
 }
 
 std::vector<unsigned> allocated(const gw::GpuInventory& inventory,
-                                const gw::SlurmAllocation& allocation,
-                                const Strings& entries = {},
+                                const gw::SlurmAllocation& allocation, const Strings& entries = {},
                                 gw::CandidateSource source = gw::CandidateSource::all) {
     auto candidates = gw::resolve_candidates(inventory, entries, source);
     return indices(gw::restrict_to_allocation(inventory, allocation, candidates, source).gpus);
 }
 
 ::testing::AssertionResult refused(const gw::GpuInventory& inventory,
-                                   const gw::SlurmAllocation& allocation,
-                                   const Strings& entries, gw::CandidateSource source) {
+                                   const gw::SlurmAllocation& allocation, const Strings& entries,
+                                   gw::CandidateSource source) {
     try {
         auto candidates = gw::resolve_candidates(inventory, entries, source);
         auto got = gw::restrict_to_allocation(inventory, allocation, candidates, source);
@@ -157,9 +156,8 @@ TEST(SrunPlan, UserArgumentsComeLastAndQuietIsPassedOn) {
     gw::Options o = slurm_options({"true"});
     o.slurm_args = {"--partition=gpu", "--gpus=a100:1"};
     o.verbosity = gw::Verbosity::quiet;
-    EXPECT_EQ(srun_options(gw::plan_srun(o)),
-              (Strings{"--gpus=1", "--job-name=true", "--quiet", "--partition=gpu",
-                       "--gpus=a100:1"}));
+    EXPECT_EQ(srun_options(gw::plan_srun(o)), (Strings{"--gpus=1", "--job-name=true", "--quiet",
+                                                       "--partition=gpu", "--gpus=a100:1"}));
 }
 
 TEST(SrunPlan, ReplaceStringGoesToTheStep) {
