@@ -67,8 +67,7 @@ void check_slurm_options(const RawOptions& raw) {
     }
     for (const Refusal& r : kSlurmDoesItself) {
         if (!raw.has(r.option)) continue;
-        throw Error(fmt::format("{} is not available with --slurm", r.option),
-                    fmt::format("{}", r.reason));
+        throw Error(fmt::format("{} is not available with --slurm", r.option), r.reason);
     }
     if (raw.detach && raw.has("--timeout")) {
         throw Error(
