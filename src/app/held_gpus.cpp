@@ -9,11 +9,28 @@ namespace gw {
 HeldGpus::HeldGpus(StartHolder start_holder, Reporter& reporter, HoldSettings settings)
     : start_holder_(std::move(start_holder)), reporter_(reporter), settings_(settings) {}
 
-// The holder goes first (its memory freed and its process gone), then the locks: whoever takes
-// a GPU next must not find our hold on it.
+// The holders go first (their memory freed and their processes gone), then the locks: whoever
+// takes a GPU next must not find our hold on it.
 HeldGpus::~HeldGpus() {
-    holder_.reset();
+    holders_.clear();
     gpus_.clear();
+}
+
+std::string HeldGpus::holder_scope(const GpuIdentity& gpu) {
+    return gpu.mig ? gpu.uuid : std::string();
+}
+
+Holder* HeldGpus::holder_for(const GpuIdentity& gpu) {
+    const std::string scope = holder_scope(gpu);
+    if (auto it = holders_.find(scope); it != holders_.end()) return it->second.get();
+    try {
+        return holders_.emplace(scope, start_holder_(scope)).first->second.get();
+    } catch (const Error& err) {
+        reporter_.warning(
+            fmt::format("cannot start the holder, GPUs are not held: {}", err.what()));
+        settings_.enabled = false;
+        return nullptr;
+    }
 }
 
 void HeldGpus::add(const GpuIdentity& gpu, std::unique_ptr<HeldLock> lock) {
@@ -21,29 +38,16 @@ void HeldGpus::add(const GpuIdentity& gpu, std::unique_ptr<HeldLock> lock) {
     e.gpu = gpu;
     e.lock = std::move(lock);
     if (!settings_.enabled) return;
-    if (gpu.mig) {
-        // One CUDA process sees one MIG instance: the single holder cannot hold them.
-        reporter_.detail(
-            fmt::format("GPU {}: MIG instances are locked, not held", unit_label(gpu)));
-        return;
-    }
-    if (!holder_) {
-        try {
-            holder_ = start_holder_();
-        } catch (const Error& err) {
-            reporter_.warning(
-                fmt::format("cannot start the holder, GPUs are not held: {}", err.what()));
-            settings_.enabled = false;
-            return;
-        }
-    }
-    holder_->send(hold::Request{hold::Request::Kind::hold, gpu.pci_bus_id, settings_.fraction});
+    Holder* holder = holder_for(gpu);
+    if (holder == nullptr) return;
+    holder->send(hold::Request{hold::Request::Kind::hold, gpu.uuid, settings_.fraction});
     e.hold = HoldState::requested;
 }
 
 void HeldGpus::give_up(const std::string& uuid) {
     release_hold(uuid);
     gpus_.erase(uuid);
+    stop_idle_holders();
 }
 
 void HeldGpus::release_hold(const std::string& uuid) {
@@ -51,23 +55,28 @@ void HeldGpus::release_hold(const std::string& uuid) {
     if (it == gpus_.end()) return;
     Entry& e = it->second;
     if (e.hold == HoldState::requested || e.hold == HoldState::held) {
-        if (holder_)
-            holder_->send(hold::Request{hold::Request::Kind::release, e.gpu.pci_bus_id, 0});
+        if (auto h = holders_.find(holder_scope(e.gpu)); h != holders_.end())
+            h->second->send(hold::Request{hold::Request::Kind::release, uuid, 0});
         e.hold = HoldState::released;
     }
-    stop_holder_if_idle();
+    stop_idle_holders();
 }
 
 void HeldGpus::release_all_holds() {
     for (auto& [uuid, e] : gpus_) {
         if (e.hold != HoldState::none) e.hold = HoldState::released;
     }
-    holder_.reset();
+    holders_.clear();
 }
 
-void HeldGpus::stop_holder_if_idle() {
-    // Once nothing is held, the holder (and libcuda's memory with it) has no reason to stay.
-    if (holding().empty()) holder_.reset();
+void HeldGpus::stop_idle_holders() {
+    // Once a holder holds nothing, it (and libcuda's memory with it) has no reason to stay.
+    std::set<std::string> busy;
+    for (const auto& [uuid, e] : gpus_) {
+        if (e.hold == HoldState::requested || e.hold == HoldState::held)
+            busy.insert(holder_scope(e.gpu));
+    }
+    std::erase_if(holders_, [&](const auto& entry) { return !busy.contains(entry.first); });
 }
 
 std::vector<GpuIdentity> HeldGpus::identities() const {
@@ -76,9 +85,10 @@ std::vector<GpuIdentity> HeldGpus::identities() const {
     return out;
 }
 
-std::optional<long> HeldGpus::holder_pid() const {
-    if (!holder_) return std::nullopt;
-    return holder_->pid();
+std::set<long> HeldGpus::holder_pids() const {
+    std::set<long> pids;
+    for (const auto& [scope, holder] : holders_) pids.insert(holder->pid());
+    return pids;
 }
 
 std::vector<std::string> HeldGpus::holding() const {
@@ -103,42 +113,44 @@ void HeldGpus::set_used_with_hold(const std::string& uuid, std::uint64_t used) {
     if (auto it = gpus_.find(uuid); it != gpus_.end()) it->second.used_with_hold = used;
 }
 
-int HeldGpus::reply_fd() const {
-    return holder_ ? holder_->reply_fd() : -1;
-}
-
-HeldGpus::Entry* HeldGpus::by_bus_id(const std::string& bus_id) {
-    for (auto& [uuid, e] : gpus_) {
-        if (e.gpu.pci_bus_id == bus_id) return &e;
+std::vector<NativeHandle> HeldGpus::reply_fds() const {
+    std::vector<NativeHandle> out;
+    for (const auto& [scope, holder] : holders_) {
+        if (holder->reply_fd() != kNoHandle) out.push_back(holder->reply_fd());
     }
-    return nullptr;
+    return out;
 }
 
 std::vector<std::pair<std::string, std::string>> HeldGpus::collect_replies() {
     std::vector<std::pair<std::string, std::string>> failures;
-    if (!holder_) return failures;
-    for (const hold::Reply& r : holder_->take_replies()) {
-        Entry* e = by_bus_id(r.bus_id);
-        if (e == nullptr || e->hold != HoldState::requested) continue;  // a late answer
-        if (r.kind == hold::Reply::Kind::held) {
-            e->hold = HoldState::held;
-            reporter_.detail(fmt::format("holding {} on GPU {} (CUDA device {})",
-                                         format_bytes(r.bytes), e->gpu.index, r.ordinal));
-        } else if (r.kind == hold::Reply::Kind::failed) {
-            e->hold = HoldState::none;
-            failures.emplace_back(e->gpu.uuid, r.text);
-        }
-    }
-    if (holder_->gone()) {
-        for (auto& [uuid, e] : gpus_) {
-            if (e.hold == HoldState::requested || e.hold == HoldState::held) {
-                e.hold = HoldState::none;
-                failures.emplace_back(uuid, "the holder process ended");
-            }
-        }
-        holder_.reset();
-    }
+    for (auto& [scope, holder] : holders_) collect_from(scope, *holder, failures);
+    std::erase_if(holders_, [](const auto& entry) { return entry.second->gone(); });
     return failures;
+}
+
+void HeldGpus::collect_from(const std::string& scope, Holder& holder,
+                            std::vector<std::pair<std::string, std::string>>& failures) {
+    for (const hold::Reply& r : holder.take_replies()) {
+        auto it = gpus_.find(r.uuid);
+        if (it == gpus_.end() || it->second.hold != HoldState::requested) continue;  // late
+        Entry& e = it->second;
+        if (r.kind == hold::Reply::Kind::held) {
+            e.hold = HoldState::held;
+            reporter_.detail(fmt::format("holding {} on GPU {} (CUDA device {})",
+                                         format_bytes(r.bytes), unit_label(e.gpu), r.ordinal));
+        } else if (r.kind == hold::Reply::Kind::failed) {
+            e.hold = HoldState::none;
+            failures.emplace_back(e.gpu.uuid, r.text);
+        }
+    }
+    if (!holder.gone()) return;
+    for (auto& [uuid, e] : gpus_) {
+        if (holder_scope(e.gpu) != scope) continue;
+        if (e.hold == HoldState::requested || e.hold == HoldState::held) {
+            e.hold = HoldState::none;
+            failures.emplace_back(uuid, "the holder process ended");
+        }
+    }
 }
 
 void HeldGpus::set_lock_state(const std::string& uuid, LockState state, LockOwner owner) {

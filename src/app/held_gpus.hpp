@@ -1,10 +1,13 @@
 // The GPUs this gpu-waiter has chosen: each locked, and (unless --no-hold) held with memory by
-// the holder process, from the moment it is chosen until the command has it or gives it up.
+// a holder process, from the moment it is chosen until the command has it or gives it up. One
+// holder holds every whole GPU; each MIG instance has its own, since a CUDA process can use only
+// one instance.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,8 +44,8 @@ public:
     [[nodiscard]] bool contains(const std::string& uuid) const { return gpus_.contains(uuid); }
     [[nodiscard]] std::size_t size() const { return gpus_.size(); }
     [[nodiscard]] std::vector<GpuIdentity> identities() const;
-    /// The holder's pid: its processes on our GPUs are ours, not foreign.
-    [[nodiscard]] std::optional<long> holder_pid() const;
+    /// The holders' pids: their processes on our GPUs are ours, not foreign.
+    [[nodiscard]] std::set<long> holder_pids() const;
     /// Whether the hold on `uuid` is in place (the holder confirmed it).
     [[nodiscard]] bool hold_in_place(const std::string& uuid) const;
     /// GPUs whose hold is requested or in place.
@@ -51,8 +54,8 @@ public:
     [[nodiscard]] std::optional<std::uint64_t> used_with_hold(const std::string& uuid) const;
     void set_used_with_hold(const std::string& uuid, std::uint64_t used);
 
-    /// The descriptor to wake on when the holder answers (-1 without a holder).
-    [[nodiscard]] int reply_fd() const;
+    /// What to wake on when a holder answers (nothing without a holder).
+    [[nodiscard]] std::vector<NativeHandle> reply_fds() const;
     /// Reads the holder's answers. Returns the GPUs whose hold failed, with the reason.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> collect_replies();
     /// The locks' open files, for the command to inherit: the GPUs then stay locked while it,
@@ -69,14 +72,19 @@ private:
         HoldState hold = HoldState::none;
         std::optional<std::uint64_t> used_with_hold;
     };
-    [[nodiscard]] Entry* by_bus_id(const std::string& bus_id);
-    void stop_holder_if_idle();
+    /// The holder a unit is held by: "" for whole GPUs, else the MIG instance's UUID (also what
+    /// that holder is given as CUDA_VISIBLE_DEVICES).
+    [[nodiscard]] static std::string holder_scope(const GpuIdentity& gpu);
+    [[nodiscard]] Holder* holder_for(const GpuIdentity& gpu);
+    void collect_from(const std::string& scope, Holder& holder,
+                      std::vector<std::pair<std::string, std::string>>& failures);
+    void stop_idle_holders();
 
     StartHolder start_holder_;
     Reporter& reporter_;
     HoldSettings settings_;
-    std::map<std::string, Entry> gpus_;  // by UUID
-    std::unique_ptr<Holder> holder_;
+    std::map<std::string, Entry> gpus_;                       // by UUID
+    std::map<std::string, std::unique_ptr<Holder>> holders_;  // by holder_scope
 };
 
 }  // namespace gw

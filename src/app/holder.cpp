@@ -7,7 +7,8 @@ namespace {
 
 class RealHolder final : public Holder {
 public:
-    explicit RealHolder(const SignalCatcher& signals) : process_(signals) {}
+    RealHolder(const SignalCatcher& signals, const std::string& visible)
+        : process_(signals, visible) {}
     [[nodiscard]] long pid() const override { return process_.pid(); }
     void send(const hold::Request& request) override { process_.send(request); }
     [[nodiscard]] NativeHandle reply_fd() const override { return process_.reply_fd(); }
@@ -23,8 +24,9 @@ private:
 }  // namespace
 
 StartHolder holder_process(const SignalCatcher& signals) {
-    return
-        [&signals]() -> std::unique_ptr<Holder> { return std::make_unique<RealHolder>(signals); };
+    return [&signals](const std::string& visible) -> std::unique_ptr<Holder> {
+        return std::make_unique<RealHolder>(signals, visible);
+    };
 }
 
 }  // namespace gw

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/unique_handle.hpp"
@@ -25,8 +26,9 @@ public:
     [[nodiscard]] virtual bool gone() const = 0;
 };
 
-/// Starts a holder; throws Error when it cannot.
-using StartHolder = std::function<std::unique_ptr<Holder>()>;
+/// Starts a holder that sees the CUDA devices `visible` names (CUDA_VISIBLE_DEVICES), or every
+/// whole GPU when it is empty; throws Error when it cannot.
+using StartHolder = std::function<std::unique_ptr<Holder>(const std::string& visible)>;
 
 /// Starts the real holder process, a child that `signals` knows of.
 [[nodiscard]] StartHolder holder_process(const SignalCatcher& signals);

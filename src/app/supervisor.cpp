@@ -32,10 +32,10 @@ void Supervisor::report_failed_holds() {
 
 namespace {
 
-bool has_stranger(const GpuStatus& status, long holder) {
+bool has_stranger(const GpuStatus& status, const std::set<long>& holders) {
     if (!status.processes) return false;
     return std::any_of(status.processes->begin(), status.processes->end(),
-                       [&](const GpuProcess& p) { return static_cast<long>(p.pid) != holder; });
+                       [&](const GpuProcess& p) { return !holders.contains(p.pid); });
 }
 
 }  // namespace
@@ -43,7 +43,7 @@ bool has_stranger(const GpuStatus& status, long holder) {
 void Supervisor::watch_holds(const RunningCommand& command) {
     using Action = HandoverDecision::Action;
     if (held_.holding().empty()) return;
-    long holder = held_.holder_pid().value_or(0);
+    const std::set<long> holders = held_.holder_pids();
     std::optional<std::set<long>> tree;  // walked only when a GPU shows a new process
     for (const GpuIdentity& gpu : held_.identities()) {
         // Until the holder confirms, there is no baseline to compare with.
@@ -53,9 +53,9 @@ void Supervisor::watch_holds(const RunningCommand& command) {
         if (!held_.used_with_hold(gpu.uuid) && status.memory) {
             held_.set_used_with_hold(gpu.uuid, status.memory->used);
         }
-        if (!tree && has_stranger(status, holder)) tree = command.tree();
+        if (!tree && has_stranger(status, holders)) tree = command.tree();
         static const std::set<long> kNone;
-        HandoverInput in{&status, tree ? &*tree : &kNone, holder, held_.used_with_hold(gpu.uuid)};
+        HandoverInput in{&status, tree ? &*tree : &kNone, &holders, held_.used_with_hold(gpu.uuid)};
         HandoverDecision d = decide_handover(in);
         switch (d.action) {
             case Action::keep:
@@ -99,8 +99,7 @@ int Supervisor::run(RunningCommand& command) {
         }
         watch_holds(command);
         bool holding = !held_.holding().empty();
-        std::vector<NativeHandle> fds;
-        if (held_.reply_fd() >= 0) fds.push_back(held_.reply_fd());
+        const std::vector<NativeHandle> fds = held_.reply_fds();
         // Without holds there is nothing to poll for: SIGCHLD or another signal wakes us.
         (void)clock_.sleep(holding ? next_look(start) : std::chrono::seconds(60), fds);
         (void)signals_.take_child_event();

@@ -45,7 +45,7 @@ WaitLoop::WaitLoop(GpuDriver& driver, Waiters& waiters, Clock& clock, SignalCatc
 
 std::set<unsigned> WaitLoop::own_pids() const {
     std::set<unsigned> pids;
-    if (auto pid = held_.holder_pid()) pids.insert(static_cast<unsigned>(*pid));
+    for (long pid : held_.holder_pids()) pids.insert(static_cast<unsigned>(pid));
     return pids;
 }
 
@@ -141,9 +141,9 @@ bool WaitLoop::take_one(const std::string& uuid, WaitView& view) {
     }
     if (!lock) {
         auto owner = waiters_.holder(uuid);
-        view.busy.push_back(owner ? fmt::format("GPU {} locked by pid {} ({})", gpu.index,
-                                                owner->pid, owner->user)
-                                  : fmt::format("GPU {} locked by another waiter", gpu.index));
+        view.busy.push_back(
+            owner ? fmt::format("GPU {} locked by pid {} ({})", gpu.index, owner->pid, owner->user)
+                  : fmt::format("GPU {} locked by another waiter", gpu.index));
         return false;
     }
     held_.add(gpu, std::move(lock));
@@ -160,9 +160,10 @@ void WaitLoop::report_unusable_lock(const GpuIdentity& gpu, const std::string& w
     // Someone put something else where the GPU's lock file belongs. Nobody can take the GPU
     // through it, so waiting on is right; say so once, with who can fix it.
     if (!unusable_locks_.insert(gpu.uuid).second) return;
-    reporter_.warning(fmt::format("GPU {}: {} is {}; waiting on, but no gpu-waiter can take "
-                                  "this GPU until its owner or root removes it",
-                                  gpu.index, waiters_.lock_where(gpu.uuid), why));
+    reporter_.warning(
+        fmt::format("GPU {}: {} is {}; waiting on, but no gpu-waiter can take "
+                    "this GPU until its owner or root removes it",
+                    gpu.index, waiters_.lock_where(gpu.uuid), why));
 }
 
 bool WaitLoop::take_ticket(TimePoint start) {
@@ -170,8 +171,7 @@ bool WaitLoop::take_ticket(TimePoint start) {
     // one that keeps it longer is stuck or hostile, and is not waited for.
     constexpr Duration kQueueLockPatience = std::chrono::seconds(2);
     bool patient = clock_.now() - start < kQueueLockPatience;
-    auto number =
-        waiters_.join(entry_for(request_), patient ? QueueLock::take : QueueLock::skip);
+    auto number = waiters_.join(entry_for(request_), patient ? QueueLock::take : QueueLock::skip);
     if (!number) return false;
     if (!patient) {
         reporter_.warning("the queue's lock on " + waiters_.where() +
@@ -188,8 +188,8 @@ void WaitLoop::check_holds() {
         reporter_.info(fmt::format("giving up GPU {}: cannot hold it: {}", gpu.index, why));
         held_.give_up(uuid);
         // Someone else's allocation shows in NVML soon; until then, don't retake it each poll.
-        refused_[uuid] = clock_.now() +
-                         std::max<Duration>(request_.poll * 10, std::chrono::seconds(5));
+        refused_[uuid] =
+            clock_.now() + std::max<Duration>(request_.poll * 10, std::chrono::seconds(5));
     }
 }
 
@@ -231,15 +231,13 @@ void WaitLoop::round(TimePoint now, WaitView& view) {
     std::vector<std::string> ready = ready_gpus(now, view);
     std::vector<std::string> held;
     for (const GpuIdentity& gpu : held_.identities()) held.push_back(gpu.uuid);
-    carry_out(plan_round(RoundInput{std::move(ahead), uuids_of(request_.candidates),
-                                    request_.count, std::move(held), std::move(ready)}),
+    carry_out(plan_round(RoundInput{std::move(ahead), uuids_of(request_.candidates), request_.count,
+                                    std::move(held), std::move(ready)}),
               view);
 }
 
 void WaitLoop::sleep_until_next_round(Duration timeout) {
-    std::vector<NativeHandle> extra;
-    if (held_.reply_fd() >= 0) extra.push_back(held_.reply_fd());
-    wakeups_.sleep(timeout, std::move(extra));
+    wakeups_.sleep(timeout, held_.reply_fds());
 }
 
 std::optional<WaitOutcome> WaitLoop::pause(TimePoint start, Duration sleep_for) {

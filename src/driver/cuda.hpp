@@ -2,9 +2,12 @@
 // entry points are declared in cuda_abi.hpp and resolved through DynamicLibrary's symbol table.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "driver/cuda_abi.hpp"
 #include "driver/dynamic_library.hpp"
@@ -30,19 +33,24 @@ private:
     std::unique_ptr<Api> api_;
 };
 
-/// Memory held on one GPU through its primary context. Destroying it frees the memory and
-/// releases the context, so the GPU no longer lists the holder among its processes.
+/// The 16 bytes of "GPU-…" or "MIG-…" (8-4-4-4-12 hex digits), as cuDeviceGetUuid_v2 gives
+/// them; nullopt for anything else.
+[[nodiscard]] std::optional<std::array<unsigned char, 16>> uuid_bytes(std::string_view uuid);
+
+/// Memory held on one GPU or MIG instance through its primary context. Destroying it frees the
+/// memory and releases the context, so the GPU no longer lists the holder among its processes.
 class DeviceHold {
 public:
-    /// Allocates `fraction` of the free memory of the GPU at `pci_bus_id`. Throws Error when the
-    /// GPU is unknown to CUDA or the memory cannot be had (someone else took it first).
-    DeviceHold(const Cuda& cuda, const std::string& pci_bus_id, double fraction);
+    /// Allocates `fraction` of the free memory of the CUDA device whose UUID is `uuid`. Throws
+    /// Error when no visible device has it or the memory cannot be had (someone else took it
+    /// first).
+    DeviceHold(const Cuda& cuda, const std::string& uuid, double fraction);
     ~DeviceHold();
     DeviceHold(const DeviceHold&) = delete;
     DeviceHold& operator=(const DeviceHold&) = delete;
 
     [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
-    /// CUDA's ordinal of the device (CUDA_DEVICE_ORDER=PCI_BUS_ID, no CUDA_VISIBLE_DEVICES).
+    /// CUDA's ordinal of the device among those visible to the holder.
     [[nodiscard]] int ordinal() const { return device_; }
 
 private:

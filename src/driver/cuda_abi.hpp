@@ -25,8 +25,11 @@ using cuInit_fn = CUresult (*)(unsigned int);
 using cuGetErrorString_fn = CUresult (*)(CUresult, const char**);
 using cuDeviceGetCount_fn = CUresult (*)(int*);
 using cuDeviceGet_fn = CUresult (*)(CUdevice*, int);
-using cuDeviceGetByPCIBusId_fn = CUresult (*)(CUdevice*, const char*);
 using cuDeviceGetPCIBusId_fn = CUresult (*)(char*, int, CUdevice);
+struct CUuuid {
+    char bytes[16];
+};
+using cuDeviceGetUuid_fn = CUresult (*)(CUuuid*, CUdevice);  // resolved as _v2 (MIG UUIDs)
 using cuDevicePrimaryCtxRetain_fn = CUresult (*)(CUcontext*, CUdevice);
 using cuDevicePrimaryCtxRelease_fn = CUresult (*)(CUdevice);  // resolved as _v2
 using cuCtxSetCurrent_fn = CUresult (*)(CUcontext);

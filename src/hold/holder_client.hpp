@@ -13,14 +13,15 @@
 
 namespace gw {
 
-/// How the holder is started: this binary with --internal-holder, every GPU visible to it in PCI
-/// order. HolderProcess adds the pipes.
-[[nodiscard]] LaunchRequest holder_launch_request();
+/// How the holder is started: this binary with --internal-holder, seeing the devices `visible`
+/// names (one MIG instance: a CUDA process can use only one), or every whole GPU in PCI order
+/// when it is empty. HolderProcess adds the pipes.
+[[nodiscard]] LaunchRequest holder_launch_request(const std::string& visible);
 
 class HolderProcess {
 public:
     /// Starts the holder. It loads CUDA on its own time; requests queue in the pipe meanwhile.
-    explicit HolderProcess(const SignalCatcher& signals);
+    HolderProcess(const SignalCatcher& signals, const std::string& visible);
     /// Closes the holder's input and makes sure it is gone (its memory and contexts with it)
     /// before returning, so that nobody sees a hold after gpu-waiter let its GPUs go.
     ~HolderProcess();

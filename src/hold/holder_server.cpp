@@ -34,21 +34,21 @@ public:
     void handle(const hold::Request& req) {
         using hold::Reply;
         if (req.kind == hold::Request::Kind::release) {
-            holds_.erase(req.bus_id);
-            reply(Reply{Reply::Kind::released, req.bus_id, 0, -1, {}});
+            holds_.erase(req.uuid);
+            reply(Reply{Reply::Kind::released, req.uuid, 0, -1, {}});
             return;
         }
         if (!cuda_) {
-            reply(Reply{Reply::Kind::failed, req.bus_id, 0, -1, load_error_});
+            reply(Reply{Reply::Kind::failed, req.uuid, 0, -1, load_error_});
             return;
         }
         try {
-            holds_.erase(req.bus_id);
-            auto h = std::make_unique<DeviceHold>(*cuda_, req.bus_id, req.fraction);
-            reply(Reply{Reply::Kind::held, req.bus_id, h->bytes(), h->ordinal(), {}});
-            holds_[req.bus_id] = std::move(h);
+            holds_.erase(req.uuid);
+            auto h = std::make_unique<DeviceHold>(*cuda_, req.uuid, req.fraction);
+            reply(Reply{Reply::Kind::held, req.uuid, h->bytes(), h->ordinal(), {}});
+            holds_[req.uuid] = std::move(h);
         } catch (const Error& e) {
-            reply(Reply{Reply::Kind::failed, req.bus_id, 0, -1, e.what()});
+            reply(Reply{Reply::Kind::failed, req.uuid, 0, -1, e.what()});
         }
     }
 

@@ -11,22 +11,22 @@
 namespace gw::hold {
 
 std::string encode(const Request& r) {
-    if (r.kind == Request::Kind::hold) return fmt::format("hold {} {}\n", r.bus_id, r.fraction);
-    return fmt::format("release {}\n", r.bus_id);
+    if (r.kind == Request::Kind::hold) return fmt::format("hold {} {}\n", r.uuid, r.fraction);
+    return fmt::format("release {}\n", r.uuid);
 }
 
 std::string encode(const Reply& r) {
     switch (r.kind) {
         case Reply::Kind::held:
-            return fmt::format("held {} {} {}\n", r.bus_id, r.bytes, r.ordinal);
+            return fmt::format("held {} {} {}\n", r.uuid, r.bytes, r.ordinal);
         case Reply::Kind::failed: {
             std::string text = r.text;
             for (char& c : text)
                 if (c == '\n') c = ' ';
-            return fmt::format("failed {} {}\n", r.bus_id, text);
+            return fmt::format("failed {} {}\n", r.uuid, text);
         }
         case Reply::Kind::released:
-            return fmt::format("released {}\n", r.bus_id);
+            return fmt::format("released {}\n", r.uuid);
     }
     return {};
 }

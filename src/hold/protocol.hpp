@@ -1,7 +1,9 @@
 // The line protocol between gpu-waiter and its holder process, over two pipes. One message per
 // line, words separated by single spaces; the last field of "failed" is free text.
-//   gpu-waiter -> holder:  hold BUSID FRACTION | release BUSID
-//   holder -> gpu-waiter:  held BUSID BYTES ORDINAL | failed BUSID TEXT | released BUSID
+//   gpu-waiter -> holder:  hold UUID FRACTION | release UUID
+//   holder -> gpu-waiter:  held UUID BYTES ORDINAL | failed UUID TEXT | released UUID
+// A unit is named by its UUID, as the locks and the queue name it: "GPU-…" for a whole GPU,
+// "MIG-…" for a MIG instance (instances share their parent's PCI bus id).
 // Pure code, so both sides and the tests agree on one definition.
 #pragma once
 
@@ -14,13 +16,13 @@ namespace gw::hold {
 
 struct Request {
     enum class Kind { hold, release } kind = Kind::hold;
-    std::string bus_id;
+    std::string uuid;
     double fraction = 0;
 };
 
 struct Reply {
     enum class Kind { held, failed, released } kind = Kind::held;
-    std::string bus_id;
+    std::string uuid;
     std::uint64_t bytes = 0;
     int ordinal = -1;
     std::string text;  // why, for "failed"

@@ -13,8 +13,8 @@ namespace gw {
 struct HandoverInput {
     const GpuStatus* status = nullptr;             // processes and memory of the GPU
     const std::set<long>* command_tree = nullptr;  // the command and its descendants
-    long holder_pid = 0;
-    std::optional<std::uint64_t> used_with_hold;  // used memory right after the hold was made
+    const std::set<long>* holders = nullptr;       // our holder processes: never foreign
+    std::optional<std::uint64_t> used_with_hold;   // used memory right after the hold was made
 };
 
 struct HandoverDecision {

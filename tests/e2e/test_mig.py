@@ -6,15 +6,18 @@ GPU_WAITER_GPUS."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 
 import pytest
 
-from conftest import (Harness, assert_no_lock_held, env_dump_command, probe_path, read_env_dump,
-                      split, wait_for)
+from conftest import (Harness, assert_no_lock_held, descendants, env_dump_command, probe_path,
+                      read_env_dump, split, wait_for)
+from e2e_support import holder_pids
 from fakegpu import FakeMachine, GiB
 
 POLL = "200ms"
+HOLD_APPEARS = 30.0  # a bound for "never happens", not a speed
 
 
 @pytest.fixture
@@ -168,7 +171,81 @@ def test_reconfiguration_while_waiting_is_not_fatal(mig: Harness) -> None:
     assert units(read_env_dump(dump))[1] == [uuid]
 
 
-# -- 4. the status view -------------------------------------------------------------------------
+# -- 4. the hold and the hand-over, per instance --------------------------------------------------
+
+def instance_holds(gw: Harness, w) -> dict[int, int]:
+    """slot -> pid of `w`'s holder that holds memory (beyond its context) on instance 0:slot."""
+    context = int(gw.machine.read()["context_memory"])
+    holders = holder_pids(w.pid)
+    out = {}
+    for slot, instance in enumerate(gw.machine.gpu(0)["mig_devices"]):
+        for p in (instance or {}).get("processes", []):
+            if int(p["pid"]) in holders and int(p.get("used_memory") or 0) > context:
+                out[slot] = int(p["pid"])
+    return out
+
+
+def command_on_instance(gw: Harness, slot: int, w) -> bool:
+    """A process of `w`'s command (not a holder) is listed on instance 0:slot."""
+    tree = descendants(w.pid) - holder_pids(w.pid)
+    instance = gw.machine.gpu(0)["mig_devices"][slot]
+    return any(int(p["pid"]) in tree for p in instance["processes"])
+
+
+def wait_for_instance_holds(gw: Harness, w, count: int) -> dict[int, int]:
+    wait_for(lambda: len(instance_holds(gw, w)) == count or w.poll() is not None, HOLD_APPEARS,
+             lambda: f"not {count} instance holds: {instance_holds(gw, w)}\n{w.describe()}",
+             interval=0.02)
+    holds = instance_holds(gw, w)
+    assert len(holds) == count, w.describe()
+    return holds
+
+
+def test_each_instance_is_held_by_a_holder_of_its_own(mig: Harness) -> None:
+    # A CUDA process can use one MIG instance only: one holder cannot hold two.
+    w = mig.start("--poll", POLL, "-n", "2", "-g", "0", "--", "sleep", "600")
+    holds = wait_for_instance_holds(mig, w, 2)
+    assert len(set(holds.values())) == 2, f"one holder on two instances: {holds}"
+    assert set(holds.values()) == holder_pids(w.pid)
+    context = int(mig.machine.read()["context_memory"])
+    for slot, pid in holds.items():
+        instance = mig.machine.gpu(0)["mig_devices"][slot]
+        used = next(int(p["used_memory"]) for p in instance["processes"] if int(p["pid"]) == pid)
+        quarter = 0.25 * (instance["memory_total"] - context)
+        assert 0.9 * quarter <= used - context <= 1.1 * 0.25 * instance["memory_total"], (
+            f"instance {slot}: held {used - context} bytes, not a quarter of its own memory")
+    assert not mig.machine.processes(1), "the plain GPU was not asked for"
+    w.signal(signal.SIGTERM)
+    assert w.wait(60) == 128 + signal.SIGTERM, w.describe()
+    assert_no_lock_held(mig.lock_dir)
+
+
+def test_only_the_instance_the_command_uses_loses_its_hold(mig: Harness) -> None:
+    go = mig.path("go")
+    dump = mig.path("env.json")
+    # CUDA shows the command only the first of its instances; it uses that one, and the hold on
+    # the other stays while the command runs.
+    command = ["sh", "-c", '"$0" "$@" && exec "$PROBE" use 0 --after "$GO" --sleep 600',
+               *env_dump_command(dump)]
+    w = mig.start("--poll", POLL, "-n", "2", "-g", "0", "--", *command, GO=str(go),
+                  PROBE=probe_path())
+    holds = wait_for_instance_holds(mig, w, 2)
+    wait_for(lambda: dump.exists(), 60, lambda: f"the command did not start\n{w.describe()}")
+    first = int(units(read_env_dump(dump))[0][0].split(":")[1])
+    (other,) = set(holds) - {first}
+    go.touch()
+    wait_for(lambda: command_on_instance(mig, first, w), 30,
+             lambda: f"the command never used instance 0:{first}\n{w.describe()}")
+    wait_for(lambda: first not in instance_holds(mig, w), 30,
+             lambda: f"the hold on 0:{first} stayed after the command used it\n{w.describe()}")
+    assert other in instance_holds(mig, w), "the unused instance's hold went too"
+    assert w.poll() is None, w.describe()
+    w.signal(signal.SIGTERM)
+    assert w.wait(60) == 128 + signal.SIGTERM, w.describe()
+    assert_no_lock_held(mig.lock_dir)
+
+
+# -- 5. the status view -------------------------------------------------------------------------
 
 def test_status_lists_instances_under_their_gpu(mig: Harness) -> None:
     occupy_instance(mig, 1)

@@ -25,10 +25,6 @@ namespace {
 
 using fake::CudaDriver;
 
-struct CUuuid {
-    char bytes[16];
-};
-
 bool snapshot_devices(CudaDriver& d, const fake::State& state) {
     const auto order = fake::cuda_visible_order(state, std::getenv("CUDA_DEVICE_ORDER"),
                                                 std::getenv("CUDA_VISIBLE_DEVICES"));

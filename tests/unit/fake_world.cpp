@@ -104,6 +104,7 @@ std::vector<std::string> FakeWaiters::ever_locked(long pid) const {
 }
 
 void FakeHolder::send(const hold::Request& request) {
+    received.push_back(request);
     if (request.kind != hold::Request::Kind::hold) return;
     // Answer in the protocol's own words, keyed as the request was.
     std::istringstream words(hold::encode(request));

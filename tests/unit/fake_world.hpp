@@ -123,12 +123,17 @@ public:
     }
     FakeHolder(const FakeHolder&) = delete;
     FakeHolder& operator=(const FakeHolder&) = delete;
-    [[nodiscard]] long pid() const override { return 4'000'777; }
+    [[nodiscard]] long pid() const override { return pid_; }
     void send(const hold::Request& request) override;
     [[nodiscard]] NativeHandle reply_fd() const override { return kNoHandle; }
     [[nodiscard]] std::vector<hold::Reply> take_replies() override;
-    [[nodiscard]] bool gone() const override { return false; }
+    [[nodiscard]] bool gone() const override { return gone_; }
     void answer_when_told() { deferred_ = true; }
+    /// The holder's process ends on its own (it crashed).
+    void die() { gone_ = true; }
+    void set_pid(long pid) { pid_ = pid; }
+    /// Every request it was sent, in order.
+    std::vector<hold::Request> received;
     /// Sends the answers kept back so far.
     void answer();
 
@@ -136,6 +141,8 @@ private:
     std::set<std::string> refuse_;  // by the key the protocol names GPUs with
     std::function<void()> on_end_;
     bool deferred_ = false;
+    bool gone_ = false;
+    long pid_ = 4'000'777;
     std::vector<hold::Reply> kept_back_;
     std::vector<hold::Reply> replies_;
 };

@@ -27,7 +27,8 @@ gw::HandoverDecision decide(const gw::GpuStatus& status, const std::set<long>& t
     gw::HandoverInput in;
     in.status = &status;
     in.command_tree = &tree;
-    in.holder_pid = kHolder;
+    static const std::set<long> kHolders{kHolder};
+    in.holders = &kHolders;
     in.used_with_hold = used_with_hold;
     return gw::decide_handover(in);
 }

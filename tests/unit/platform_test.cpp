@@ -93,9 +93,14 @@ protected:
     [[nodiscard]] std::string dir() const { return dir_.string(); }
 
     static gw::LockOwner owner() {
-        return gw::LockOwner{gw::current_pid(), gw::current_user(), "unit test", 1700000000,
-                             gw::LockState::held, 0,
-                             "",            {"unit", "test"}};
+        return gw::LockOwner{gw::current_pid(),
+                             gw::current_user(),
+                             "unit test",
+                             1700000000,
+                             gw::LockState::held,
+                             0,
+                             "",
+                             {"unit", "test"}};
     }
     static gw::QueueEntry entry() {
         gw::QueueEntry e;
@@ -314,10 +319,10 @@ TEST(HolderProcess, RequestsAndRepliesGoThroughItsPipes) {
     ScopedEnv role("GPU_WAITER_TEST_CHILD", "holder");
     ScopedEnv cuda("GPU_WAITER_CUDA_LIBRARY", "no-such-dir/no-such-cuda-library");
     gw::SignalCatcher signals;
-    gw::HolderProcess holder(signals);
-    const std::string bus = "00000000:17:00.0";
-    holder.send(gw::hold::Request{gw::hold::Request::Kind::hold, bus, 0.25});
-    holder.send(gw::hold::Request{gw::hold::Request::Kind::release, bus, 0});
+    gw::HolderProcess holder(signals, "");
+    const std::string uuid = "GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab";
+    holder.send(gw::hold::Request{gw::hold::Request::Kind::hold, uuid, 0.25});
+    holder.send(gw::hold::Request{gw::hold::Request::Kind::release, uuid, 0});
     std::vector<gw::hold::Reply> replies;
     auto started = std::chrono::steady_clock::now();
     auto waited = [&] { return std::chrono::steady_clock::now() - started; };
@@ -328,7 +333,7 @@ TEST(HolderProcess, RequestsAndRepliesGoThroughItsPipes) {
     }
     ASSERT_EQ(replies.size(), 2u);
     EXPECT_EQ(replies[0].kind, gw::hold::Reply::Kind::failed);
-    EXPECT_EQ(replies[0].bus_id, bus);
+    EXPECT_EQ(replies[0].uuid, uuid);
     EXPECT_NE(replies[0].text.find("no-such-cuda-library"), std::string::npos) << replies[0].text;
     EXPECT_EQ(replies[1].kind, gw::hold::Reply::Kind::released);
     EXPECT_FALSE(holder.gone());

@@ -12,18 +12,19 @@ namespace {
 using gw::hold::Reply;
 using gw::hold::Request;
 
-const std::string kBus = "00000000:17:00.0";
+const std::string kUuid = "GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab";
 
 Request hold_request(double fraction) {
     Request r;
     r.kind = Request::Kind::hold;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     r.fraction = fraction;
     return r;
 }
 
 TEST(Protocol, HoldRequestWireForm) {
-    EXPECT_EQ(gw::hold::encode(hold_request(0.25)), "hold 00000000:17:00.0 0.25\n");
+    EXPECT_EQ(gw::hold::encode(hold_request(0.25)),
+              "hold GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab 0.25\n");
 }
 
 TEST(Protocol, HoldRequestRoundTrip) {
@@ -31,7 +32,7 @@ TEST(Protocol, HoldRequestRoundTrip) {
         auto back = gw::hold::decode_request(gw::hold::encode(hold_request(fraction)));
         ASSERT_TRUE(back.has_value()) << fraction;
         EXPECT_EQ(back->kind, Request::Kind::hold);
-        EXPECT_EQ(back->bus_id, kBus);
+        EXPECT_EQ(back->uuid, kUuid);
         EXPECT_DOUBLE_EQ(back->fraction, fraction);
     }
 }
@@ -39,19 +40,19 @@ TEST(Protocol, HoldRequestRoundTrip) {
 TEST(Protocol, ReleaseRequestRoundTrip) {
     Request r;
     r.kind = Request::Kind::release;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     std::string line = gw::hold::encode(r);
-    EXPECT_EQ(line, "release 00000000:17:00.0\n");
+    EXPECT_EQ(line, "release GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab\n");
     auto back = gw::hold::decode_request(line);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->kind, Request::Kind::release);
-    EXPECT_EQ(back->bus_id, kBus);
+    EXPECT_EQ(back->uuid, kUuid);
 }
 
 TEST(Protocol, RequestWithoutTrailingNewline) {
-    auto back = gw::hold::decode_request("hold 0000:3B:00.0 0.5");
+    auto back = gw::hold::decode_request("hold MIG-0b1c2d3e-4f50-5617-8899-aabbccddeeff 0.5");
     ASSERT_TRUE(back.has_value());
-    EXPECT_EQ(back->bus_id, "0000:3B:00.0");
+    EXPECT_EQ(back->uuid, "MIG-0b1c2d3e-4f50-5617-8899-aabbccddeeff");
     EXPECT_DOUBLE_EQ(back->fraction, 0.5);
 }
 
@@ -67,15 +68,15 @@ TEST(Protocol, MalformedRequests) {
 TEST(Protocol, HeldReplyRoundTrip) {
     Reply r;
     r.kind = Reply::Kind::held;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     r.bytes = (std::uint64_t{20} << 30) + 12345;
     r.ordinal = 3;
     std::string line = gw::hold::encode(r);
-    EXPECT_EQ(line, "held 00000000:17:00.0 21474848825 3\n");
+    EXPECT_EQ(line, "held GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab 21474848825 3\n");
     auto back = gw::hold::decode_reply(line);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->kind, Reply::Kind::held);
-    EXPECT_EQ(back->bus_id, kBus);
+    EXPECT_EQ(back->uuid, kUuid);
     EXPECT_EQ(back->bytes, r.bytes);
     EXPECT_EQ(back->ordinal, 3);
 }
@@ -83,7 +84,7 @@ TEST(Protocol, HeldReplyRoundTrip) {
 TEST(Protocol, HeldReplyWithLargeValues) {
     Reply r;
     r.kind = Reply::Kind::held;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     r.bytes = UINT64_MAX;
     r.ordinal = 0;
     auto back = gw::hold::decode_reply(gw::hold::encode(r));
@@ -95,21 +96,23 @@ TEST(Protocol, HeldReplyWithLargeValues) {
 TEST(Protocol, FailedReplyKeepsTextWithSpaces) {
     Reply r;
     r.kind = Reply::Kind::failed;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     r.text = "cuMemAlloc: out of memory (2 GiB asked)";
     std::string line = gw::hold::encode(r);
-    EXPECT_EQ(line, "failed 00000000:17:00.0 cuMemAlloc: out of memory (2 GiB asked)\n");
+    EXPECT_EQ(line,
+              "failed GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab cuMemAlloc: out of memory (2 GiB "
+              "asked)\n");
     auto back = gw::hold::decode_reply(line);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->kind, Reply::Kind::failed);
-    EXPECT_EQ(back->bus_id, kBus);
+    EXPECT_EQ(back->uuid, kUuid);
     EXPECT_EQ(back->text, r.text);
 }
 
 TEST(Protocol, FailedReplyTextStaysOnOneLine) {
     Reply r;
     r.kind = Reply::Kind::failed;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     r.text = "first\nsecond";
     std::string line = gw::hold::encode(r);
     EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
@@ -119,23 +122,23 @@ TEST(Protocol, FailedReplyTextStaysOnOneLine) {
 }
 
 TEST(Protocol, FailedReplyWithoutText) {
-    auto back = gw::hold::decode_reply("failed 00000000:17:00.0\n");
+    auto back = gw::hold::decode_reply("failed GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab\n");
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->kind, Reply::Kind::failed);
-    EXPECT_EQ(back->bus_id, kBus);
+    EXPECT_EQ(back->uuid, kUuid);
     EXPECT_TRUE(back->text.empty()) << back->text;
 }
 
 TEST(Protocol, ReleasedReplyRoundTrip) {
     Reply r;
     r.kind = Reply::Kind::released;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     std::string line = gw::hold::encode(r);
-    EXPECT_EQ(line, "released 00000000:17:00.0\n");
+    EXPECT_EQ(line, "released GPU-5a0f1e2d-0000-4c3b-9a87-0123456789ab\n");
     auto back = gw::hold::decode_reply(line);
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->kind, Reply::Kind::released);
-    EXPECT_EQ(back->bus_id, kBus);
+    EXPECT_EQ(back->uuid, kUuid);
 }
 
 TEST(Protocol, MalformedReplies) {
@@ -151,14 +154,14 @@ TEST(Protocol, RequestsAreNotReplies) {
     EXPECT_FALSE(gw::hold::decode_reply(gw::hold::encode(hold_request(0.25))).has_value());
     Reply r;
     r.kind = Reply::Kind::held;
-    r.bus_id = kBus;
+    r.uuid = kUuid;
     r.bytes = 1;
     r.ordinal = 0;
     EXPECT_FALSE(gw::hold::decode_request(gw::hold::encode(r)).has_value());
 }
 
 TEST(Protocol, TakeRepliesKeepsAnIncompleteLineAndDropsMalformedOnes) {
-    std::string received = "held " + std::string(kBus) + " 1024 3\r\nnonsense\nreleased 0000";
+    std::string received = "held " + std::string(kUuid) + " 1024 3\r\nnonsense\nreleased 0000";
     auto replies = gw::hold::take_replies(received);
     ASSERT_EQ(replies.size(), 1u);  // the \r a Windows holder's text-mode output adds is fine
     EXPECT_EQ(replies[0].kind, Reply::Kind::held);

@@ -28,7 +28,8 @@ constexpr std::uint64_t kMiB = 1ull << 20;
 struct Session {
     explicit Session(std::set<std::string> refuse_holds = {}, bool answer_late = false)
         : held(
-              [this, refuse = std::move(refuse_holds), answer_late]() -> std::unique_ptr<Holder> {
+              [this, refuse = std::move(refuse_holds),
+               answer_late](const std::string&) -> std::unique_ptr<Holder> {
                   auto h = std::make_unique<fake::FakeHolder>(refuse, [this] { holder = nullptr; });
                   if (answer_late) h->answer_when_told();
                   holder = h.get();
@@ -185,7 +186,7 @@ TEST(Supervisor, TheBaselineWaitsForTheHolder) {
 
 // A hold the holder could not make is reported; the GPU stays locked for the command.
 TEST(Supervisor, AFailedHoldIsReported) {
-    Session r({fake::four_gpus()[1].pci_bus_id});
+    Session r({fake::four_gpus()[1].uuid});
     r.take({0, 1});
     Holding holding;
     r.clock.between_rounds = [&](int sleeps) {

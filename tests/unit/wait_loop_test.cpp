@@ -23,7 +23,7 @@ constexpr unsigned kStranger = 4'000'300;  // a process on a GPU that no gpu-wai
 struct World {
     explicit World(std::set<std::string> refuse_holds = {}, bool hold = false)
         : held(
-              [refuse = std::move(refuse_holds)]() -> std::unique_ptr<Holder> {
+              [refuse = std::move(refuse_holds)](const std::string&) -> std::unique_ptr<Holder> {
                   return std::make_unique<FakeHolder>(refuse);
               },
               reporter.get(), HoldSettings{hold, 0.25}) {}
@@ -134,7 +134,7 @@ TEST(WaitLoop, ForeignProcessOnAHeldGpuIsGivenUp) {
 // The holder cannot hold GPU 0 (someone took its memory first): we give it up and do not take
 // it again at once, though it looks free; only after a while do we try it again.
 TEST(WaitLoop, FailedHoldIsGivenUpAndNotRetakenAtOnce) {
-    World w({"00000000:00:00.0", "GPU-0"}, true);
+    World w({"GPU-0"}, true);
     w.driver.occupy("GPU-1", kStranger);
     std::vector<std::pair<Duration, bool>> looks;  // (time, whether GPU 0 is ours)
     w.clock.between_rounds = [&](int) { looks.emplace_back(w.clock.elapsed(), w.ours("GPU-0")); };
