@@ -245,6 +245,22 @@ def test_only_the_instance_the_command_uses_loses_its_hold(mig: Harness) -> None
     assert_no_lock_held(mig.lock_dir)
 
 
+def test_a_held_instance_taken_by_someone_else_is_given_up(mig: Harness) -> None:
+    # Gathering three instances while 0:2 is busy: 0:0 and 0:1 are held meanwhile. A stranger
+    # on 0:0 makes it busy again; the hold there goes, the one on 0:1 stays.
+    busy = occupy_instance(mig, 2)
+    w = mig.start("--poll", POLL, "-n", "3", "-g", "0", "--", "true")
+    wait_for_instance_holds(mig, w, 2)
+    stranger = occupy_instance(mig, 0)
+    wait_for(lambda: 0 not in instance_holds(mig, w), 30,
+             lambda: f"the hold on 0:0 stayed beside a stranger\n{w.describe()}")
+    assert 1 in instance_holds(mig, w) and w.poll() is None, w.describe()
+    mig.machine.remove_mig_process(0, 0, stranger)
+    mig.machine.remove_mig_process(0, 2, busy)
+    assert w.wait(60) == 0, w.describe()
+    assert_no_lock_held(mig.lock_dir)
+
+
 # -- 5. the status view -------------------------------------------------------------------------
 
 def test_status_lists_instances_under_their_gpu(mig: Harness) -> None:
