@@ -46,7 +46,7 @@ std::string GpuLooks::busy_text(const GpuIdentity& gpu, const Look& l,
             break;
         }
     }
-    return fmt::format("GPU {} {}", gpu.index, reason);
+    return fmt::format("GPU {} {}", unit_label(gpu), reason);
 }
 
 }  // namespace gw

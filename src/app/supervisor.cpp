@@ -19,7 +19,7 @@ Supervisor::Supervisor(GpuDriver& driver, Clock& clock, SignalInbox& signals, Re
       settings_(std::move(settings)) {}
 
 void Supervisor::hand_over(const GpuIdentity& gpu, const std::string& why) {
-    reporter_.detail(fmt::format("GPU {}: {}; hold released", gpu.index, why));
+    reporter_.detail(fmt::format("GPU {}: {}; hold released", unit_label(gpu), why));
     held_.release_hold(gpu.uuid);
     held_.set_lock_state(gpu.uuid, LockState::handed_over, settings_.owner);
 }
@@ -67,7 +67,7 @@ void Supervisor::watch_holds(const RunningCommand& command) {
                 reporter_.warning(
                     fmt::format("GPU {}: pid {} is using it too, not started by "
                                 "the command",
-                                gpu.index, d.pid));
+                                unit_label(gpu), d.pid));
                 hand_over(gpu, "another process arrived");
                 break;
             case Action::memory_rose:

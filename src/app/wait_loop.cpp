@@ -76,7 +76,8 @@ std::vector<std::string> WaitLoop::ready_gpus(TimePoint now, WaitView& view) {
             view.busy.push_back(looks_.busy_text(gpu, l, own_pids()));
             events = events && has_event(l);
             if (ours) {
-                reporter_.info(fmt::format("giving up GPU {}: {}", gpu.index, l.judgement.reason));
+                reporter_.info(
+                    fmt::format("giving up GPU {}: {}", unit_label(gpu), l.judgement.reason));
                 held_.give_up(gpu.uuid);
             }
             continue;
@@ -84,11 +85,11 @@ std::vector<std::string> WaitLoop::ready_gpus(TimePoint now, WaitView& view) {
         events = false;
         if (ours) continue;
         if (auto r = refused_.find(gpu.uuid); r != refused_.end() && r->second > now) {
-            view.busy.push_back(fmt::format("GPU {} could not be held", gpu.index));
+            view.busy.push_back(fmt::format("GPU {} could not be held", unit_label(gpu)));
         } else if (idle_.ready(gpu.uuid, request_.idle_for, now)) {
             ready.push_back(gpu.uuid);
         } else {
-            view.note = fmt::format("GPU {} free for {} of --idle-for {}", gpu.index,
+            view.note = fmt::format("GPU {} free for {} of --idle-for {}", unit_label(gpu),
                                     format_duration(idle_.idle_time(gpu.uuid, now)),
                                     format_duration(request_.idle_for));
         }
@@ -136,14 +137,15 @@ bool WaitLoop::take_one(const std::string& uuid, WaitView& view) {
     auto lock = waiters_.try_lock(uuid, request_.owner, &unusable);
     if (!lock && !unusable.empty()) {
         report_unusable_lock(gpu, unusable);
-        view.busy.push_back(fmt::format("GPU {}'s lock file is unusable", gpu.index));
+        view.busy.push_back(fmt::format("GPU {}'s lock file is unusable", unit_label(gpu)));
         return false;
     }
     if (!lock) {
         auto owner = waiters_.holder(uuid);
-        view.busy.push_back(
-            owner ? fmt::format("GPU {} locked by pid {} ({})", gpu.index, owner->pid, owner->user)
-                  : fmt::format("GPU {} locked by another waiter", gpu.index));
+        view.busy.push_back(owner
+                                ? fmt::format("GPU {} locked by pid {} ({})", unit_label(gpu),
+                                              owner->pid, owner->user)
+                                : fmt::format("GPU {} locked by another waiter", unit_label(gpu)));
         return false;
     }
     held_.add(gpu, std::move(lock));
@@ -163,7 +165,7 @@ void WaitLoop::report_unusable_lock(const GpuIdentity& gpu, const std::string& w
     reporter_.warning(
         fmt::format("GPU {}: {} is {}; waiting on, but no gpu-waiter can take "
                     "this GPU until its owner or root removes it",
-                    gpu.index, waiters_.lock_where(gpu.uuid), why));
+                    unit_label(gpu), waiters_.lock_where(gpu.uuid), why));
 }
 
 bool WaitLoop::take_ticket(TimePoint start) {
@@ -185,7 +187,7 @@ void WaitLoop::check_holds() {
     for (const auto& [uuid, why] : held_.collect_replies()) {
         // Someone took the memory first, or CUDA refuses the GPU: it is not ours to wait on.
         const GpuIdentity& gpu = candidate(uuid);
-        reporter_.info(fmt::format("giving up GPU {}: cannot hold it: {}", gpu.index, why));
+        reporter_.info(fmt::format("giving up GPU {}: cannot hold it: {}", unit_label(gpu), why));
         held_.give_up(uuid);
         // Someone else's allocation shows in NVML soon; until then, don't retake it each poll.
         refused_[uuid] =

@@ -258,6 +258,7 @@ def test_a_held_instance_taken_by_someone_else_is_given_up(mig: Harness) -> None
     mig.machine.remove_mig_process(0, 0, stranger)
     mig.machine.remove_mig_process(0, 2, busy)
     assert w.wait(60) == 0, w.describe()
+    assert "giving up GPU 0:0" in w.stderr, "messages name the instance, as nvidia-smi -L does"
     assert_no_lock_held(mig.lock_dir)
 
 
