@@ -30,8 +30,11 @@ class FakeClock final : public Clock {
 public:
     [[nodiscard]] TimePoint now() const override { return now_; }
     std::vector<NativeHandle> sleep(Duration timeout, std::span<const NativeHandle>) override {
-        // A wait that never ends fails the test instead of hanging it.
-        if (now_ - TimePoint{} > std::chrono::hours(24)) throw std::runtime_error("endless wait");
+        // A wait that never ends fails the test instead of hanging it: one whose time runs on,
+        // and one that sleeps for no time, over and over.
+        if (now_ - TimePoint{} > std::chrono::hours(24) || sleeps_ >= kMostSleeps) {
+            throw std::runtime_error("endless wait");
+        }
         now_ += std::max(timeout, Duration{0});
         timeouts.push_back(timeout);
         ++sleeps_;
@@ -45,6 +48,7 @@ public:
     std::vector<Duration> timeouts;
 
 private:
+    static constexpr int kMostSleeps = 100'000;  // far more than any test's rounds
     TimePoint now_{};
     int sleeps_ = 0;
 };
