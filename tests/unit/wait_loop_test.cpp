@@ -3,6 +3,8 @@
 // world does between rounds.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "app/held_gpus.hpp"
 #include "app/wait_loop.hpp"
 #include "fake_world.hpp"
@@ -19,6 +21,7 @@ using fake::FakeWaiters;
 constexpr long kUs = 4'000'100;            // our gpu-waiter
 constexpr long kEarlier = 4'000'200;       // a gpu-waiter that queued before us
 constexpr unsigned kStranger = 4'000'300;  // a process on a GPU that no gpu-waiter started
+constexpr long kQuicker = 4'000'400;       // a gpu-waiter that locks a GPU just before we do
 
 struct World {
     explicit World(std::set<std::string> refuse_holds = {}, bool hold = false)
@@ -161,6 +164,45 @@ TEST(WaitLoop, TimeoutEndsTheWaitOnTime) {
     EXPECT_EQ(w.clock.elapsed(), 7s + 250ms);
     EXPECT_EQ(w.held.size(), 0u);
     EXPECT_TRUE(w.waiters.ever_locked(kUs).empty());
+}
+
+// Behind an earlier waiter that competes for our GPUs we may not gather: we take all we are
+// missing at once, or nothing. Another gpu-waiter locks GPU 1 between our look and our lock of
+// it, after we locked GPU 0: we give GPU 0 back rather than keep part of what we need.
+TEST(WaitLoop, PartialTakeIsGivenBackBehindACompetitor) {
+    World w;
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-2"});  // competes for GPU 2: we get 0 and 1 at most
+    bool grabbed = false;
+    w.waiters.on_try_lock = [&](const std::string& uuid) {
+        if (uuid == "GPU-1" && !std::exchange(grabbed, true)) w.waiters.lock_for(uuid, kQuicker);
+    };
+    std::vector<bool> held_gpu0;
+    w.clock.between_rounds = [&](int sleeps) {
+        held_gpu0.push_back(w.ours("GPU-0"));
+        if (sleeps == 1) w.waiters.remove(kQuicker);  // done with GPU 1: it lets it go
+    };
+    WaitOutcome o = w.wait(2, {0, 1, 2});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(held_gpu0, std::vector<bool>{false});
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-0", "GPU-1"}));
+}
+
+// A process that is not ours starts on a GPU between our look at it and our lock of it: the look
+// right after locking sees it, and we give the GPU up instead of counting it as ours.
+TEST(WaitLoop, ProcessStartedBeforeOurLockIsSeenAfterLocking) {
+    World w;
+    w.waiters.on_try_lock = [&](const std::string& uuid) {
+        if (w.waiters.ever_locked(kUs).empty()) w.driver.occupy(uuid, kStranger);
+    };
+    std::vector<bool> held_gpu0;
+    w.clock.between_rounds = [&](int sleeps) {
+        held_gpu0.push_back(w.ours("GPU-0"));
+        if (sleeps == 2) w.driver.vacate("GPU-0");
+    };
+    WaitOutcome o = w.wait(1, {0});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(held_gpu0, (std::vector<bool>{false, false}));
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-0"}));
 }
 
 }  // namespace
