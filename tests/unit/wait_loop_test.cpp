@@ -205,5 +205,29 @@ TEST(WaitLoop, ProcessStartedBeforeOurLockIsSeenAfterLocking) {
     EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-0"}));
 }
 
+// Waiting for 2 GPUs with 4 free, we lock 2 and no more: the others stay free for other jobs.
+TEST(WaitLoop, LocksNoMoreGpusThanItNeeds) {
+    World w;
+    WaitOutcome o = w.wait(2, {0, 1, 2, 3});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-1"}));
+    EXPECT_EQ(w.held.size(), 2u);
+}
+
+// What we gathered counts: holding 1 of the 2 we need, we lock just 1 more when 3 free up.
+TEST(WaitLoop, GatheredGpusCountTowardsTheNeed) {
+    World w;
+    for (const char* uuid : {"GPU-1", "GPU-2", "GPU-3"}) w.driver.occupy(uuid, kStranger);
+    w.clock.between_rounds = [&](int sleeps) {
+        if (sleeps == 1) {
+            for (const char* uuid : {"GPU-1", "GPU-2", "GPU-3"}) w.driver.vacate(uuid);
+        }
+    };
+    WaitOutcome o = w.wait(2, {0, 1, 2, 3});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-1"}));
+    EXPECT_EQ(w.held.size(), 2u);
+}
+
 }  // namespace
 }  // namespace gw
