@@ -229,5 +229,34 @@ TEST(WaitLoop, GatheredGpusCountTowardsTheNeed) {
     EXPECT_EQ(w.held.size(), 2u);
 }
 
+// An earlier waiter that is stopped (Ctrl-Z) would keep the GPUs it wants idle for as long as it
+// stays stopped: it is passed over, and we take the GPU it wants.
+TEST(WaitLoop, StoppedWaiterAheadIsPassedOver) {
+    World w;
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-0"});
+    w.waiters.set_stopped(kEarlier, true);
+    WaitOutcome o = w.wait(1, {0}, 10s);
+    ASSERT_TRUE(acquired(o));
+    EXPECT_TRUE(w.ours("GPU-0"));
+}
+
+// A stopped waiter keeps its place: once continued, it comes before us again, and a GPU that
+// frees up then is left to it.
+TEST(WaitLoop, ContinuedWaiterAheadComesFirstAgain) {
+    World w;
+    w.driver.occupy("GPU-0", kStranger);
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-0"});
+    w.waiters.set_stopped(kEarlier, true);
+    w.clock.between_rounds = [&](int sleeps) {
+        if (sleeps == 2) {
+            w.waiters.set_stopped(kEarlier, false);
+            w.driver.vacate("GPU-0");
+        }
+    };
+    WaitOutcome o = w.wait(1, {0}, 10s);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    EXPECT_TRUE(w.waiters.ever_locked(kUs).empty());
+}
+
 }  // namespace
 }  // namespace gw
