@@ -258,5 +258,45 @@ TEST(WaitLoop, ContinuedWaiterAheadComesFirstAgain) {
     EXPECT_TRUE(w.waiters.ever_locked(kUs).empty());
 }
 
+// We are in the line while we wait, and leave it once we have our GPUs: the next waiter moves up.
+TEST(WaitLoop, LeavesTheLineOnceItHasItsGpus) {
+    World w;
+    w.driver.occupy("GPU-0", kStranger);
+    std::vector<bool> in_line;
+    w.clock.between_rounds = [&](int sleeps) {
+        in_line.push_back(w.waiters.in_line());
+        if (sleeps == 2) w.driver.vacate("GPU-0");
+    };
+    WaitOutcome o = w.wait(1, {0});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(in_line, (std::vector<bool>{true, true}));
+    EXPECT_FALSE(w.waiters.in_line());
+}
+
+// Behind waiters that want every GPU we could use, no look at the GPUs can help: we wait on the
+// line and let the driver (NVML) unload meanwhile.
+TEST(WaitLoop, WaiterOutOfReachUnloadsTheDriver) {
+    World w;
+    w.driver.occupy("GPU-0", kStranger);
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-0"});
+    WaitOutcome o = w.wait(1, {0}, 5s);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    EXPECT_GT(w.driver.unloads, 0);
+}
+
+// First in line, or behind a waiter that leaves us GPUs we could use, we look at the GPUs every
+// round and keep the driver loaded.
+TEST(WaitLoop, WaiterInReachKeepsTheDriverLoaded) {
+    for (bool behind : {false, true}) {
+        SCOPED_TRACE(behind ? "behind a waiter for 1 of the 4 GPUs" : "first in line");
+        World w;
+        for (const GpuIdentity& gpu : fake::four_gpus()) w.driver.occupy(gpu.uuid, kStranger);
+        if (behind) w.waiters.add_ahead(kEarlier, 1, {"GPU-0", "GPU-1", "GPU-2", "GPU-3"});
+        WaitOutcome o = w.wait(1, {0, 1, 2, 3}, 5s);
+        EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+        EXPECT_EQ(w.driver.unloads, 0);
+    }
+}
+
 }  // namespace
 }  // namespace gw
