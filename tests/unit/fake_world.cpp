@@ -54,6 +54,7 @@ private:
 
 std::unique_ptr<HeldLock> FakeWaiters::try_lock(const std::string& uuid, const LockOwner& owner,
                                                 std::string*) {
+    if (on_try_lock) on_try_lock(uuid);
     if (locks_.contains(uuid)) return nullptr;
     locks_[uuid] = owner;
     lock_log_.emplace_back(uuid, owner.pid);
@@ -74,6 +75,12 @@ void FakeWaiters::add_ahead(long pid, unsigned count, std::vector<std::string> c
     e.count = count;
     e.candidates = std::move(candidates);
     ahead_.push_back(std::move(e));
+}
+
+void FakeWaiters::set_stopped(long pid, bool stopped) {
+    for (QueueEntry& e : ahead_) {
+        if (e.pid == pid) e.stopped = stopped;
+    }
 }
 
 void FakeWaiters::remove(long pid) {

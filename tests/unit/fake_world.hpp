@@ -30,8 +30,11 @@ class FakeClock final : public Clock {
 public:
     [[nodiscard]] TimePoint now() const override { return now_; }
     std::vector<NativeHandle> sleep(Duration timeout, std::span<const NativeHandle>) override {
-        // A wait that never ends fails the test instead of hanging it.
-        if (now_ - TimePoint{} > std::chrono::hours(24)) throw std::runtime_error("endless wait");
+        // A wait that never ends fails the test instead of hanging it: one whose time runs on,
+        // and one that sleeps for no time, over and over.
+        if (now_ - TimePoint{} > std::chrono::hours(24) || sleeps_ >= kMostSleeps) {
+            throw std::runtime_error("endless wait");
+        }
         now_ += std::max(timeout, Duration{0});
         timeouts.push_back(timeout);
         ++sleeps_;
@@ -45,6 +48,7 @@ public:
     std::vector<Duration> timeouts;
 
 private:
+    static constexpr int kMostSleeps = 100'000;  // far more than any test's rounds
     TimePoint now_{};
     int sleeps_ = 0;
 };
@@ -94,6 +98,8 @@ public:
 
     /// An earlier waiter of `pid`, wanting `count` of `candidates`, joins the line ahead of us.
     void add_ahead(long pid, unsigned count, std::vector<std::string> candidates);
+    /// Waiter `pid` is stopped (Ctrl-Z), or continued: it keeps its place either way.
+    void set_stopped(long pid, bool stopped);
     /// Waiter `pid` leaves the line and lets its locks go.
     void remove(long pid);
     /// Another process locks GPU `uuid`.
@@ -102,6 +108,9 @@ public:
     /// Every GPU waiter `pid` ever locked, in order.
     [[nodiscard]] std::vector<std::string> ever_locked(long pid) const;
     [[nodiscard]] bool in_line() const { return in_line_; }
+    /// Called with the GPU's UUID as try_lock starts, before it looks at the lock: what another
+    /// process does between our look at the GPU and our lock of it (lock it first, start on it).
+    std::function<void(const std::string&)> on_try_lock;
 
 private:
     friend class FakeLock;

@@ -3,6 +3,8 @@
 // world does between rounds.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "app/held_gpus.hpp"
 #include "app/wait_loop.hpp"
 #include "fake_world.hpp"
@@ -19,6 +21,7 @@ using fake::FakeWaiters;
 constexpr long kUs = 4'000'100;            // our gpu-waiter
 constexpr long kEarlier = 4'000'200;       // a gpu-waiter that queued before us
 constexpr unsigned kStranger = 4'000'300;  // a process on a GPU that no gpu-waiter started
+constexpr long kQuicker = 4'000'400;       // a gpu-waiter that locks a GPU just before we do
 
 struct World {
     explicit World(std::set<std::string> refuse_holds = {}, bool hold = false)
@@ -161,6 +164,138 @@ TEST(WaitLoop, TimeoutEndsTheWaitOnTime) {
     EXPECT_EQ(w.clock.elapsed(), 7s + 250ms);
     EXPECT_EQ(w.held.size(), 0u);
     EXPECT_TRUE(w.waiters.ever_locked(kUs).empty());
+}
+
+// Behind an earlier waiter that competes for our GPUs we may not gather: we take all we are
+// missing at once, or nothing. Another gpu-waiter locks GPU 1 between our look and our lock of
+// it, after we locked GPU 0: we give GPU 0 back rather than keep part of what we need.
+TEST(WaitLoop, PartialTakeIsGivenBackBehindACompetitor) {
+    World w;
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-2"});  // competes for GPU 2: we get 0 and 1 at most
+    bool grabbed = false;
+    w.waiters.on_try_lock = [&](const std::string& uuid) {
+        if (uuid == "GPU-1" && !std::exchange(grabbed, true)) w.waiters.lock_for(uuid, kQuicker);
+    };
+    std::vector<bool> held_gpu0;
+    w.clock.between_rounds = [&](int sleeps) {
+        held_gpu0.push_back(w.ours("GPU-0"));
+        if (sleeps == 1) w.waiters.remove(kQuicker);  // done with GPU 1: it lets it go
+    };
+    WaitOutcome o = w.wait(2, {0, 1, 2});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(held_gpu0, std::vector<bool>{false});
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-0", "GPU-1"}));
+}
+
+// A process that is not ours starts on a GPU between our look at it and our lock of it: the look
+// right after locking sees it, and we give the GPU up instead of counting it as ours.
+TEST(WaitLoop, ProcessStartedBeforeOurLockIsSeenAfterLocking) {
+    World w;
+    w.waiters.on_try_lock = [&](const std::string& uuid) {
+        if (w.waiters.ever_locked(kUs).empty()) w.driver.occupy(uuid, kStranger);
+    };
+    std::vector<bool> held_gpu0;
+    w.clock.between_rounds = [&](int sleeps) {
+        held_gpu0.push_back(w.ours("GPU-0"));
+        if (sleeps == 2) w.driver.vacate("GPU-0");
+    };
+    WaitOutcome o = w.wait(1, {0});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(held_gpu0, (std::vector<bool>{false, false}));
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-0"}));
+}
+
+// Waiting for 2 GPUs with 4 free, we lock 2 and no more: the others stay free for other jobs.
+TEST(WaitLoop, LocksNoMoreGpusThanItNeeds) {
+    World w;
+    WaitOutcome o = w.wait(2, {0, 1, 2, 3});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-1"}));
+    EXPECT_EQ(w.held.size(), 2u);
+}
+
+// What we gathered counts: holding 1 of the 2 we need, we lock just 1 more when 3 free up.
+TEST(WaitLoop, GatheredGpusCountTowardsTheNeed) {
+    World w;
+    for (const char* uuid : {"GPU-1", "GPU-2", "GPU-3"}) w.driver.occupy(uuid, kStranger);
+    w.clock.between_rounds = [&](int sleeps) {
+        if (sleeps == 1) {
+            for (const char* uuid : {"GPU-1", "GPU-2", "GPU-3"}) w.driver.vacate(uuid);
+        }
+    };
+    WaitOutcome o = w.wait(2, {0, 1, 2, 3});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(w.waiters.ever_locked(kUs), (std::vector<std::string>{"GPU-0", "GPU-1"}));
+    EXPECT_EQ(w.held.size(), 2u);
+}
+
+// An earlier waiter that is stopped (Ctrl-Z) would keep the GPUs it wants idle for as long as it
+// stays stopped: it is passed over, and we take the GPU it wants.
+TEST(WaitLoop, StoppedWaiterAheadIsPassedOver) {
+    World w;
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-0"});
+    w.waiters.set_stopped(kEarlier, true);
+    WaitOutcome o = w.wait(1, {0}, 10s);
+    ASSERT_TRUE(acquired(o));
+    EXPECT_TRUE(w.ours("GPU-0"));
+}
+
+// A stopped waiter keeps its place: once continued, it comes before us again, and a GPU that
+// frees up then is left to it.
+TEST(WaitLoop, ContinuedWaiterAheadComesFirstAgain) {
+    World w;
+    w.driver.occupy("GPU-0", kStranger);
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-0"});
+    w.waiters.set_stopped(kEarlier, true);
+    w.clock.between_rounds = [&](int sleeps) {
+        if (sleeps == 2) {
+            w.waiters.set_stopped(kEarlier, false);
+            w.driver.vacate("GPU-0");
+        }
+    };
+    WaitOutcome o = w.wait(1, {0}, 10s);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    EXPECT_TRUE(w.waiters.ever_locked(kUs).empty());
+}
+
+// We are in the line while we wait, and leave it once we have our GPUs: the next waiter moves up.
+TEST(WaitLoop, LeavesTheLineOnceItHasItsGpus) {
+    World w;
+    w.driver.occupy("GPU-0", kStranger);
+    std::vector<bool> in_line;
+    w.clock.between_rounds = [&](int sleeps) {
+        in_line.push_back(w.waiters.in_line());
+        if (sleeps == 2) w.driver.vacate("GPU-0");
+    };
+    WaitOutcome o = w.wait(1, {0});
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(in_line, (std::vector<bool>{true, true}));
+    EXPECT_FALSE(w.waiters.in_line());
+}
+
+// Behind waiters that want every GPU we could use, no look at the GPUs can help: we wait on the
+// line and let the driver (NVML) unload meanwhile.
+TEST(WaitLoop, WaiterOutOfReachUnloadsTheDriver) {
+    World w;
+    w.driver.occupy("GPU-0", kStranger);
+    w.waiters.add_ahead(kEarlier, 1, {"GPU-0"});
+    WaitOutcome o = w.wait(1, {0}, 5s);
+    EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+    EXPECT_GT(w.driver.unloads, 0);
+}
+
+// First in line, or behind a waiter that leaves us GPUs we could use, we look at the GPUs every
+// round and keep the driver loaded.
+TEST(WaitLoop, WaiterInReachKeepsTheDriverLoaded) {
+    for (bool behind : {false, true}) {
+        SCOPED_TRACE(behind ? "behind a waiter for 1 of the 4 GPUs" : "first in line");
+        World w;
+        for (const GpuIdentity& gpu : fake::four_gpus()) w.driver.occupy(gpu.uuid, kStranger);
+        if (behind) w.waiters.add_ahead(kEarlier, 1, {"GPU-0", "GPU-1", "GPU-2", "GPU-3"});
+        WaitOutcome o = w.wait(1, {0, 1, 2, 3}, 5s);
+        EXPECT_EQ(o.end, WaitOutcome::End::timed_out);
+        EXPECT_EQ(w.driver.unloads, 0);
+    }
 }
 
 }  // namespace
