@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from conftest import Harness, Waiter, command_line, parent_map, waiter_binary
+from conftest import NEVER, Harness, Waiter, command_line, parent_map, waiter_binary
 
 HOLDER_FLAG = "--internal-holder"
 
@@ -105,7 +105,7 @@ def queue_pids(doc: dict[str, Any]) -> list[int]:
     return [int(q["pid"]) for q in doc["queue"]]
 
 
-def wait_until_queued(gw: Harness, waiters: Iterable[Waiter], timeout: float = 10.0) -> dict[str, Any]:
+def wait_until_queued(gw: Harness, waiters: Iterable[Waiter], timeout: float = NEVER) -> dict[str, Any]:
     """Until every one of `waiters` has a ticket in the queue; returns the last status document."""
     wanted = {w.pid for w in waiters}
     deadline = time.monotonic() + timeout

@@ -341,7 +341,7 @@ def test_zombie_counts_as_gone(machine, nvml):
     nvml_index = machine.nvml_index(listed(machine, CUDA_DEVICE_ORDER="PCI_BUS_ID")[0][1])
     assert [pid for pid, _ in nvml.processes(nvml_index)] == [user.pid]
     user.kill()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a bound for "never happens"
     while nvml.processes(nvml_index) and time.monotonic() < deadline:
         time.sleep(0.01)  # not reaped yet: the probe is a zombie
     assert nvml.processes(nvml_index) == []

@@ -28,7 +28,7 @@ from typing import Iterator
 import pytest
 
 import fakegpu
-from conftest import Harness, Waiter, assert_no_lock_held, probe_path, waiter_binary
+from conftest import NEVER, Harness, Waiter, assert_no_lock_held, probe_path, waiter_binary
 from e2e_support import (Span, locked_tickets, overlaps, queue_pids, read_spans, status_json,
                          tickets)
 from fakegpu import FakeMachine
@@ -204,7 +204,7 @@ def record_as(place: SharedPlace, name: str, sleep: float) -> list[str]:
     return [place.probe, "record", str(place.out / name), "--sleep", str(sleep)]
 
 
-def queued_as(place: SharedPlace, user: User, waiters: list[Waiter], timeout: float = 10.0) -> None:
+def queued_as(place: SharedPlace, user: User, waiters: list[Waiter], timeout: float = NEVER) -> None:
     """Until all `waiters` are in the queue, asking `--status --json` as `user`."""
     wanted = {w.pid for w in waiters}
     deadline = time.monotonic() + timeout

@@ -57,6 +57,17 @@ GpuIdentity instance(unsigned slot) {
     return gpu;
 }
 
+/// GPUs 0 and 1 and instances MIG-1 and MIG-2 of GPU 2, all held.
+std::unique_ptr<HeldGpus> two_gpus_and_two_instances(Holds& h) {
+    auto held = h.make();
+    held->add(fake::four_gpus()[0], h.lock("GPU-0"));
+    held->add(fake::four_gpus()[1], h.lock("GPU-1"));
+    held->add(instance(1), h.lock("MIG-1"));
+    held->add(instance(2), h.lock("MIG-2"));
+    EXPECT_TRUE(held->collect_replies().empty());
+    return held;
+}
+
 std::vector<std::string> requests(const fake::FakeHolder& holder) {
     std::vector<std::string> out;
     for (const hold::Request& r : holder.received) out.push_back(hold::encode(r));
@@ -93,12 +104,7 @@ TEST(HeldGpus, TheHolderStopsWhenNothingIsHeld) {
 // sees just it; whole GPUs share one holder that sees them all.
 TEST(HeldGpus, EachMigInstanceHasItsOwnHolderAndWholeGpusShareOne) {
     Holds h;
-    auto held = h.make();
-    held->add(fake::four_gpus()[0], h.lock("GPU-0"));
-    held->add(fake::four_gpus()[1], h.lock("GPU-1"));
-    held->add(instance(1), h.lock("MIG-1"));
-    held->add(instance(2), h.lock("MIG-2"));
-    EXPECT_TRUE(held->collect_replies().empty());
+    auto held = two_gpus_and_two_instances(h);
     ASSERT_EQ(h.holders.size(), 3u);
     EXPECT_EQ(requests(*h.holders.at("")),
               (std::vector<std::string>{"hold GPU-0 0.25\n", "hold GPU-1 0.25\n"}));
@@ -115,12 +121,7 @@ TEST(HeldGpus, EachMigInstanceHasItsOwnHolderAndWholeGpusShareOne) {
 // which then ends; the other holds stay where they are.
 TEST(HeldGpus, ReleasingOneUnitTellsOnlyItsHolder) {
     Holds h;
-    auto held = h.make();
-    held->add(fake::four_gpus()[0], h.lock("GPU-0"));
-    held->add(fake::four_gpus()[1], h.lock("GPU-1"));
-    held->add(instance(1), h.lock("MIG-1"));
-    held->add(instance(2), h.lock("MIG-2"));
-    EXPECT_TRUE(held->collect_replies().empty());
+    auto held = two_gpus_and_two_instances(h);
     fake::FakeHolder* whole = h.holders.at("");
     fake::FakeHolder* other = h.holders.at("MIG-2");
 
