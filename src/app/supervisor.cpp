@@ -34,8 +34,9 @@ namespace {
 
 bool has_stranger(const GpuStatus& status, const std::set<long>& holders) {
     if (!status.processes) return false;
-    return std::any_of(status.processes->begin(), status.processes->end(),
-                       [&](const GpuProcess& p) { return !holders.contains(p.pid); });
+    return std::any_of(
+        status.processes->begin(), status.processes->end(),
+        [&](const GpuProcess& p) { return !holders.contains(static_cast<long>(p.pid)); });
 }
 
 }  // namespace

@@ -8,7 +8,7 @@ HandoverDecision decide_handover(const HandoverInput& in) {
     std::optional<unsigned> foreign;
     if (s.processes) {
         for (const GpuProcess& p : *s.processes) {
-            if (in.holders != nullptr && in.holders->contains(p.pid)) continue;
+            if (in.holders != nullptr && in.holders->contains(static_cast<long>(p.pid))) continue;
             if (in.command_tree->contains(static_cast<long>(p.pid))) {
                 return HandoverDecision{Action::command_arrived, p.pid};
             }
