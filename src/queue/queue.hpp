@@ -66,8 +66,9 @@ public:
     QueueTicket& operator=(const QueueTicket&) = delete;
 
     [[nodiscard]] const QueueEntry& entry() const { return entry_; }
-    /// Whether `other` (from read_queue) is served before us: a lower number that was already
-    /// there when we took ours. A lower number that appeared later was not drawn honestly.
+    /// Whether `other` (from read_queue) is served before us: a lower or equal number that was
+    /// already there when we took ours. A lower number that appeared later was not drawn
+    /// honestly.
     [[nodiscard]] bool is_ahead(const QueueEntry& other) const;
 
 private:

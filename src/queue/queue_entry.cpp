@@ -74,8 +74,12 @@ bool decode_entry(const std::string& text, QueueEntry& e) {
 }
 
 bool QueueTicket::is_ahead(const QueueEntry& other) const {
-    if (other.number >= entry_.number) return false;
-    return !ahead_known_ || ahead_.contains({other.number, other.pid});
+    if (other.number > entry_.number || other.pid == entry_.pid) return false;
+    bool was_there = ahead_.contains({other.number, other.pid});
+    // Numbers tie only once they have run out (a living waiter's ticket renamed to the highest
+    // one): then the tickets that were there when we drew ours are still exactly those ahead.
+    if (other.number == entry_.number) return ahead_known_ && was_there;
+    return !ahead_known_ || was_there;
 }
 
 namespace {

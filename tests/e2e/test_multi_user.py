@@ -19,6 +19,7 @@ import signal
 import stat
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -28,7 +29,8 @@ from typing import Iterator
 import pytest
 
 import fakegpu
-from conftest import NEVER, Harness, Waiter, assert_no_lock_held, probe_path, waiter_binary
+from conftest import (NEVER, Harness, Waiter, assert_no_lock_held, probe_path, wait_for,
+                      waiter_binary)
 from e2e_support import (Span, locked_tickets, overlaps, queue_pids, read_spans, status_json,
                          tickets)
 from fakegpu import FakeMachine
@@ -435,3 +437,91 @@ def test_user_created_lock_directory_is_explained(place: SharedPlace, users: tup
     assert refused.wait(15) == 125, refused.describe()
     assert f"belongs to another user, {a.name}" in refused.stderr, refused.describe()
     assert "--lock-dir" in refused.stderr and f"ask {a.name} or root" in refused.stderr
+
+
+# -- another user's plants neither stall, reorder nor impersonate; a stopped user is passed over ---
+
+def plant_as(place: SharedPlace, user: User, forged: dict, forged_name: str) -> subprocess.Popen:
+    """As `user`: a FIFO under a ticket's name, an empty file named with the highest ticket
+    number, and `forged` under `forged_name`, kept locked as a living waiter would keep it. The
+    planting process lives (and keeps the lock) until killed."""
+    script = (
+        "import fcntl, os, sys, time\n"
+        "d, name, text = sys.argv[1:4]\n"
+        "os.mkfifo(os.path.join(d, '0000000000000002-2.ticket'), 0o666)\n"
+        "open(os.path.join(d, '0999999999999999-3.ticket'), 'w').close()\n"
+        "f = open(os.path.join(d, name), 'w')\n"
+        "f.write(text)\n"
+        "f.flush()\n"
+        "fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "print('planted', flush=True)\n"
+        "time.sleep(600)\n")
+    p = subprocess.Popen([sys.executable, "-c", script, str(place.lock_dir), forged_name,
+                          json.dumps(forged) + "\n"], stdout=subprocess.PIPE, text=True,
+                         user=user.uid, group=user.gid, extra_groups=[], cwd="/")
+    assert p.stdout is not None and p.stdout.readline() == "planted\n", "the plants failed"
+    return p
+
+
+def ticket_number(lock_dir: Path, pid: int) -> int:
+    (name,) = [p.name for p in tickets(lock_dir) if p.name.endswith(f"-{pid}.ticket")]
+    return int(name.split("-")[0])
+
+
+def test_another_users_plants_neither_stall_reorder_nor_impersonate(
+        place: SharedPlace, users: tuple[User, User]) -> None:
+    a, b = users
+    gw = place.gw
+    m = place.machine(2)
+    go, started = place.out / "go", place.out / "started"
+    # A's job runs on GPU 1: a living gpu-waiter of A's, which the forged ticket names.
+    running = start_as(place, a, "--poll", POLL, "-g", "1", "--", "sh", "-c",
+                       'touch "$0"; while [ ! -e "$1" ]; do sleep 0.05; done', str(started), str(go))
+    wait_for(started.exists, NEVER, running.describe)
+    busy = gw.occupy(0)
+    forged = {"number": 1, "pid": running.pid, "user": a.name, "command": "forged", "count": 2,
+              "candidates": [m.uuid(0), m.uuid(1)], "since": 0}
+    forged_name = f"0000000000000001-{running.pid}.ticket"
+    planter = plant_as(place, b, forged, forged_name)
+    try:
+        # Waiters of both users queue behind the plants, in the order they came.
+        first = start_as(place, a, "--poll", POLL, "-g", "0", "--", *record_as(place, "first", 0.2))
+        queued_as(place, b, [first])
+        second = start_as(place, b, "--poll", POLL, "-g", "0", "--", "sh", "-c",
+                          'while [ ! -e "$0" ]; do sleep 0.05; done', str(go))
+        queued_as(place, b, [first, second])
+        third = start_as(place, a, "--poll", POLL, "-g", "0", "--", *record_as(place, "third", 0.2))
+        queued_as(place, a, [first, second, third])
+        numbers = [ticket_number(place.lock_dir, w.pid) for w in (first, second, third)]
+        assert numbers == sorted(numbers) and len(set(numbers)) == 3, (
+            f"tickets not numbered in arrival order (the highest-number plant counted?): {numbers}")
+        wait_for(lambda: "in line" in second.stderr, NEVER, second.describe)
+        assert f"2nd in line, after {a.name}'s job {first.pid}" in second.stderr, second.describe()
+
+        # Every user's --status shows the plants as foreign, and the forged ticket as nobody's.
+        for user in (a, b):
+            doc = status_json(place.env(), binary=place.binary, user=user.uid, group=user.gid,
+                              extra_groups=[], cwd="/")
+            assert queue_pids(doc) == [first.pid, second.pid, third.pid], doc["queue"]
+            assert [q["user"] for q in doc["queue"]] == [a.name, b.name, a.name], doc["queue"]
+            foreign = {f["name"] for f in doc["foreign"]}
+            assert {forged_name, "0000000000000002-2.ticket"} <= foreign, doc["foreign"]
+
+        # A's waiter at the head is stopped (Ctrl-Z): B's behind it gets the GPU meanwhile, and
+        # A's keeps its place ahead of the third when continued.
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            gw.release(0, busy)
+            wait_for(lambda: second.pid not in queue_pids(status_json(place.env())), NEVER,
+                     "B's waiter behind A's stopped one never got the free GPU")
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        go.touch()
+        for w in (running, second, first, third):
+            assert w.wait(NEVER) == 0, w.describe()
+    finally:
+        planter.kill()
+        planter.wait()
+    (f,), (t,) = read_spans(place.out / "first"), read_spans(place.out / "third")
+    assert f.end <= t.start, "the continued waiter lost its place to a later one"
+    assert_no_lock_held(place.lock_dir)

@@ -179,15 +179,66 @@ TEST_F(PlatformTest, QueueInArrivalOrderWithoutTheLeavers) {
 // The shared directory's defences against what other users may put there (POSIX: the Windows
 // queue keeps its counter file, and has no FIFOs or flock holders to show).
 
-TEST_F(PlatformTest, NumberIsAboveEveryTicketAlreadyThere) {
+/// Plants a file under `name` in `queue` and keeps it locked, as another user's live process
+/// would (a file nobody locks is a dead waiter's, removed by the next reader). The descriptor.
+int plant_locked(const std::string& queue, const std::string& name, const std::string& text) {
+    fs::path path = fs::path(queue) / name;
+    { std::ofstream(path) << text; }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && ::flock(fd, LOCK_EX) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+TEST_F(PlatformTest, NumberIsAboveEveryWaitersTicketWhateverElseIsThere) {
     gw::LockDirectory locks(dir());
     std::string queue = gw::queue_path(locks);
-    // Whatever a counter file says, a new waiter comes after every ticket in the directory.
+    gw::QueueEntry waiter = entry();
+    waiter.pid += 1;
+    auto first = gw::QueueTicket::try_take(queue, waiter, gw::QueueLock::take);
+    ASSERT_NE(first, nullptr);
+    ASSERT_EQ(first->entry().number, 1u);
+    // A counter file, and a name with the highest number that is no waiter's ticket: if either
+    // counted, every later waiter would draw one number and the queue would lose its order.
     { std::ofstream(fs::path(queue) / "queue.sequence") << "0\n"; }
-    { std::ofstream(fs::path(queue) / "0000000000000041-999999.ticket") << "x"; }
-    auto ticket = gw::QueueTicket::try_take(queue, entry(), gw::QueueLock::take);
-    ASSERT_NE(ticket, nullptr);
-    EXPECT_EQ(ticket->entry().number, 42u);
+    int planted = plant_locked(queue, gw::ticket_name(gw::kMaxTicketNumber, 1), "x");
+    ASSERT_GE(planted, 0);
+    auto second = gw::QueueTicket::try_take(queue, entry(), gw::QueueLock::take);
+    ::close(planted);
+    ASSERT_NE(second, nullptr);
+    EXPECT_EQ(second->entry().number, 2u);
+    EXPECT_TRUE(second->is_ahead(first->entry()));
+    EXPECT_FALSE(first->is_ahead(second->entry()));
+}
+
+TEST_F(PlatformTest, TiedNumbersKeepArrivalOrder) {
+    gw::LockDirectory locks(dir());
+    std::string queue = gw::queue_path(locks);
+    // A living waiter's ticket renamed to the highest number (its owner may): the numbers have
+    // run out, and whoever comes later draws the same one.
+    gw::QueueEntry renamed = entry();
+    renamed.pid += 1;
+    renamed.number = gw::kMaxTicketNumber;
+    int held = plant_locked(queue, gw::ticket_name(renamed.number, renamed.pid),
+                            gw::encode_entry(renamed));
+    ASSERT_GE(held, 0);
+    gw::QueueEntry one = entry();
+    one.pid += 2;
+    auto first = gw::QueueTicket::try_take(queue, one, gw::QueueLock::take);
+    auto second = gw::QueueTicket::try_take(queue, entry(), gw::QueueLock::take);
+    ::close(held);
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(second, nullptr);
+    ASSERT_EQ(first->entry().number, gw::kMaxTicketNumber);
+    ASSERT_EQ(second->entry().number, gw::kMaxTicketNumber);
+    // The one drawn later has the lower pid: the order still follows arrival, not pids.
+    ASSERT_LT(second->entry().pid, first->entry().pid);
+    EXPECT_TRUE(second->is_ahead(first->entry()));
+    EXPECT_FALSE(first->is_ahead(second->entry()));
+    EXPECT_TRUE(first->is_ahead(renamed));
+    EXPECT_FALSE(second->is_ahead(second->entry()));
 }
 
 TEST_F(PlatformTest, ForeignTicketsAreSkippedNotTrusted) {
