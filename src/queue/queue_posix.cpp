@@ -130,19 +130,27 @@ std::unique_ptr<QueueTicket> QueueTicket::try_take(const std::string& queue, Que
     UniqueHandle dir = lock_queue(queue, lock);  // held until the ticket is in place
     if (!dir.valid()) return nullptr;
     std::unique_ptr<QueueTicket> ticket(new QueueTicket());
-    // Above every living waiter's ticket, whatever a counter file says: a waiter that draws a
+    // Above every ticket already there, whatever a counter file says: a waiter that draws a
     // later number then sees every earlier ticket, so two waiters never both believe they are
-    // first. Only living waiters count: anyone may plant a file named with the highest number,
-    // and counting it would give every later waiter that same number.
+    // first. Names alone keep the queue's lock short; reading every ticket under it would make
+    // waiters that arrive together give up on the lock.
+    std::uint64_t last = 0;
     for (const std::string& name : entry_names(queue)) {
         if (auto named = parse_ticket_name(name)) {
+            last = std::max(last, named->first);
             ticket->ahead_.insert(*named);
         } else if (lock == QueueLock::take && is_hidden_ticket(name)) {
             remove_if_abandoned(queue + "/" + name);
         }
     }
-    std::uint64_t last = 0;
-    for (const QueueEntry& waiter : read_queue(queue).waiters) last = std::max(last, waiter.number);
+    // Numbers run out only where someone planted a name with the highest one, which would give
+    // every later waiter that same number: then only living waiters' tickets count.
+    if (last >= kMaxTicketNumber) {
+        last = 0;
+        for (const QueueEntry& waiter : read_queue(queue).waiters) {
+            last = std::max(last, waiter.number);
+        }
+    }
     ticket->ahead_known_ = lock == QueueLock::take;
     ticket->entry_ = std::move(entry);
     ticket->publish(queue, std::min(last + 1, kMaxTicketNumber));
