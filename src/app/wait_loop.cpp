@@ -1,6 +1,8 @@
 #include "app/wait_loop.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -99,6 +101,26 @@ std::vector<std::string> WaitLoop::ready_gpus(TimePoint now, WaitView& view) {
     return ready;
 }
 
+std::vector<QueueEntry> WaitLoop::earlier_waiters(const std::map<long, unsigned>& locked_by) {
+    Line line = waiters_.line();
+    queue_size_ = line.size;
+    // A waiter the queue cannot vouch for as ahead goes first while it holds GPUs we could use:
+    // then it is gathering, as we may be, and neither of us sees the other ahead. Of two such
+    // waiters both see the same one as earlier in (number, pid) order, so they never each keep
+    // part of what both need. Holding none, it is not waited for: a ticket planted later with a
+    // low number must not stall anyone.
+    std::erase_if(line.unvouched, [&](const QueueEntry& e) { return !locked_by.contains(e.pid); });
+    std::vector<QueueEntry> earlier;
+    std::merge(std::make_move_iterator(line.ahead.begin()),
+               std::make_move_iterator(line.ahead.end()),
+               std::make_move_iterator(line.unvouched.begin()),
+               std::make_move_iterator(line.unvouched.end()), std::back_inserter(earlier),
+               [](const QueueEntry& a, const QueueEntry& b) {
+                   return std::pair{a.number, a.pid} < std::pair{b.number, b.pid};
+               });
+    return earlier;
+}
+
 std::vector<Contender> WaitLoop::contenders_ahead() {
     std::vector<Contender> ahead;
     std::map<long, unsigned> locked_by;  // pid -> GPUs it has locked among our candidates
@@ -107,14 +129,14 @@ std::vector<Contender> WaitLoop::contenders_ahead() {
     }
     nearest_ahead_ = 0;
     ahead_labels_.clear();
-    Line line = waiters_.line();
-    queue_size_ = line.size;
-    for (const QueueEntry& e : line.ahead) {
+    for (const QueueEntry& e : earlier_waiters(locked_by)) {
         ahead_labels_.push_back(job_label(e.user, e.name, e.pid));
         // A stopped waiter (Ctrl-Z) would keep GPUs idle for as long as it is stopped: pass it
         // over; it keeps its place for when it is continued.
         if (e.stopped) continue;
-        ahead.push_back(Contender{e.count, e.candidates, locked_by[e.pid]});
+        auto locked = locked_by.find(e.pid);
+        ahead.push_back(
+            Contender{e.count, e.candidates, locked == locked_by.end() ? 0 : locked->second});
         nearest_ahead_ = e.pid;
     }
     return ahead;

@@ -59,6 +59,10 @@ private:
     /// Whether a busy GPU's state can only change when processes we watch end.
     [[nodiscard]] bool has_event(const Look& l);
     [[nodiscard]] std::vector<Contender> contenders_ahead();
+    /// The waiters served before us, in the queue's order, from the line and who holds which
+    /// of our candidates' locks (pid -> how many).
+    [[nodiscard]] std::vector<QueueEntry> earlier_waiters(
+        const std::map<long, unsigned>& locked_by);
     void take(const RoundPlan& plan, WaitView& view);
     /// Locks GPU `uuid` and holds it; false (and why, in `view`) when it cannot be had.
     [[nodiscard]] bool take_one(const std::string& uuid, WaitView& view);
@@ -84,12 +88,12 @@ private:
     IdleTracker idle_;
     Wakeups wakeups_;
     WaitMode mode_ = WaitMode::poll;
-    long nearest_ahead_ = 0;                 // the pid of the last waiter ahead of us
-    std::vector<std::string> ahead_labels_;  // who is ahead of us, from contenders_ahead
-    std::size_t queue_size_ = 0;             // every waiter in line, from contenders_ahead
+    long nearest_ahead_ = 0;                    // the pid of the last waiter ahead of us
+    std::vector<std::string> ahead_labels_;     // who is ahead of us, from contenders_ahead
+    std::size_t queue_size_ = 0;                // every waiter in line, from contenders_ahead
     std::map<std::string, TimePoint> refused_;  // GPUs whose hold failed: not retaken until then
     std::set<std::string> unusable_locks_;      // GPUs whose lock file was reported unusable
-    std::size_t last_place_ = 0;                 // told with -v when it changes
+    std::size_t last_place_ = 0;                // told with -v when it changes
 };
 
 }  // namespace gw

@@ -1,5 +1,7 @@
 #include "queue/file_waiters.hpp"
 
+#include <utility>
+
 namespace gw {
 
 FileWaiters::FileWaiters(const LockDirectory& locks)
@@ -15,9 +17,14 @@ Line FileWaiters::line() {
     Line line;
     std::vector<QueueEntry> queue = read_queue(queue_dir_).waiters;
     line.size = queue.size();
+    const QueueEntry& ours = ticket_->entry();
     for (QueueEntry& e : queue) {
-        if (e.number >= ticket_->entry().number) break;
-        if (ticket_->is_ahead(e)) line.ahead.push_back(std::move(e));
+        if (e.number > ours.number) break;  // tied numbers are the ticket's to order
+        if (ticket_->is_ahead(e)) {
+            line.ahead.push_back(std::move(e));
+        } else if (std::pair{e.number, e.pid} < std::pair{ours.number, ours.pid}) {
+            line.unvouched.push_back(std::move(e));
+        }
     }
     return line;
 }

@@ -20,7 +20,12 @@ namespace gw {
 /// The line as one waiter sees it.
 struct Line {
     std::vector<QueueEntry> ahead;  // served before us, in arrival order (stopped ones included)
-    std::size_t size = 0;           // every living waiter, us included
+    /// Earlier than us in the queue's order (number, then pid), yet not vouched for as ahead:
+    /// its ticket appeared after we drew our number, or one of us drew without the queue's lock.
+    /// Neither of us may count the other ahead, so both could gather part of what both need;
+    /// the wait lets such a waiter go first while it holds GPUs (WaitLoop::contenders_ahead).
+    std::vector<QueueEntry> unvouched;
+    std::size_t size = 0;  // every living waiter, us included
 };
 
 class Waiters {

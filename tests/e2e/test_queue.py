@@ -5,17 +5,20 @@ and a stress run with kill -9 leaves no lock, no ticket and no hold behind."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import pwd
 import random
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from conftest import (Harness, assert_no_lock_held, command_line, held_locks, parent_map, wait_for,
                       waiter_binary)
-from e2e_support import (Span, describe_gpus, gpu_locked, holder_pids, locked_tickets, overlaps,
-                         queue_pids, read_spans, record_command, status_json, tickets,
+from e2e_support import (Span, describe_gpus, gpu_locked, holder_pids, lock_path, locked_tickets,
+                         overlaps, queue_pids, read_spans, record_command, status_json, tickets,
                          wait_until_queued)
 
 POLL = "200ms"
@@ -176,7 +179,74 @@ def test_status_json_shows_gpus_lock_holders_and_queue(gw: Harness) -> None:
     assert all(p >= 0 for p in positions) and positions == sorted(positions), text.stdout
 
 
-# -- 5. stress: 50 waiters, mixed -n, 4 GPUs, kill -9 at random moments ---------------------------
+# -- 5. two gatherers that each see the other as behind ---------------------------------------
+
+def lock_owner(gw: Harness, gpu: int) -> int | None:
+    """The pid GPU `gpu`'s lock file names, while the lock is held."""
+    path = lock_path(gw.lock_dir, gw.machine.uuid(gpu))
+    try:
+        return int(json.loads(path.read_text())["pid"]) if gpu_locked(gw, gpu) else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def stopped(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] in "Tt"
+
+
+def test_gatherers_that_each_see_the_other_behind_do_not_deadlock(gw: Harness) -> None:
+    """Two `-n 2` waiters whose tickets neither vouches for as ahead of the other (one drew its
+    number without the queue's lock, which any process can keep) each gather one of the two
+    GPUs both need. The one earlier in (number, pid) order must get both; the other runs next.
+    The state is set up by rewriting the first waiter's ticket, as a waiter racing another
+    without the lock would leave it."""
+    busy = gw.occupy(1)
+    first = gw.start("--poll", POLL, "-n", "2", "--", *record_command(gw.path("rec-first"), 0.3))
+    wait_for(lambda: lock_owner(gw, 0) == first.pid, 30.0,
+             lambda: f"the first waiter never gathered GPU 0\n{first.describe()}")
+    # A foreign name under number 5, kept locked so that nobody sweeps it: the next waiter
+    # draws 6.
+    planted = gw.lock_dir / f"{5:016}-{os.getpid()}.ticket"
+    planted.write_text("x")
+    keep = os.open(planted, os.O_RDONLY)
+    try:
+        fcntl.flock(keep, fcntl.LOCK_EX)
+        second = gw.start("--poll", POLL, "-n", "2", "--",
+                          *record_command(gw.path("rec-second"), 0.3))
+        wait_for(lambda: list(gw.lock_dir.glob(f"{6:016}-{second.pid}.ticket")), 30.0,
+                 lambda: f"the second waiter never drew number 6\n{second.describe()}")
+        # The first waiter's ticket now says 3: lower than 6, but not there when 6 was drawn,
+        # so the second waiter does not count it ahead; the first sees 6 behind its own 1.
+        (ticket,) = gw.lock_dir.glob(f"*-{first.pid}.ticket")
+        entry = json.loads(ticket.read_text())
+        entry["number"] = 3
+        with open(ticket, "r+") as f:
+            f.truncate()
+            f.write(json.dumps(entry))
+        ticket.rename(gw.lock_dir / f"{3:016}-{first.pid}.ticket")
+        # While the first waiter is stopped, the second gathers GPU 1 as it frees.
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: stopped(first.pid), 10.0, "the first waiter never stopped")
+            gw.release(1, busy)
+            wait_for(lambda: lock_owner(gw, 1) == second.pid, 30.0,
+                     lambda: f"the second waiter never gathered GPU 1\n{second.describe()}")
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        # Each holds what the other misses: the second must give GPU 1 back.
+        assert first.wait(60) == 0, first.describe()
+        assert second.wait(60) == 0, second.describe()
+    finally:
+        os.close(keep)
+    assert "giving back 1 held" in second.stderr, second.describe()
+    (a,), (b,) = read_spans(gw.path("rec-first")), read_spans(gw.path("rec-second"))
+    assert a.end <= b.start, f"the waiter earlier in order ran second: {a} {b}"
+    assert sorted(a.uuids) == sorted(b.uuids) == sorted(gw.machine.uuid(i) for i in range(2))
+    assert_no_lock_held(gw.lock_dir)
+
+
+# -- 6. stress: 50 waiters, mixed -n, 4 GPUs, kill -9 at random moments ---------------------------
 
 def test_stress_fifty_waiters_with_kills(gw: Harness) -> None:
     m = gw.standard(4)

@@ -34,7 +34,7 @@ std::optional<std::uint64_t> FakeWaiters::join(const QueueEntry&, QueueLock) {
 }
 
 Line FakeWaiters::line() {
-    return Line{ahead_, ahead_.size() + (in_line_ ? 1 : 0)};
+    return Line{ahead_, unvouched_, ahead_.size() + unvouched_.size() + (in_line_ ? 1 : 0)};
 }
 
 /// A lock in the fake table, let go when destroyed.
@@ -77,14 +77,27 @@ void FakeWaiters::add_ahead(long pid, unsigned count, std::vector<std::string> c
     ahead_.push_back(std::move(e));
 }
 
+void FakeWaiters::add_unvouched(long pid, unsigned count, std::vector<std::string> candidates) {
+    QueueEntry e;
+    e.number = 100 + unvouched_.size();  // between those ahead and our 1000
+    e.pid = pid;
+    e.user = "other";
+    e.count = count;
+    e.candidates = std::move(candidates);
+    unvouched_.push_back(std::move(e));
+}
+
 void FakeWaiters::set_stopped(long pid, bool stopped) {
-    for (QueueEntry& e : ahead_) {
-        if (e.pid == pid) e.stopped = stopped;
+    for (auto* line : {&ahead_, &unvouched_}) {
+        for (QueueEntry& e : *line) {
+            if (e.pid == pid) e.stopped = stopped;
+        }
     }
 }
 
 void FakeWaiters::remove(long pid) {
     std::erase_if(ahead_, [&](const QueueEntry& e) { return e.pid == pid; });
+    std::erase_if(unvouched_, [&](const QueueEntry& e) { return e.pid == pid; });
     std::erase_if(locks_, [&](const auto& lock) { return lock.second.pid == pid; });
 }
 

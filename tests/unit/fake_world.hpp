@@ -98,6 +98,9 @@ public:
 
     /// An earlier waiter of `pid`, wanting `count` of `candidates`, joins the line ahead of us.
     void add_ahead(long pid, unsigned count, std::vector<std::string> candidates);
+    /// A waiter of `pid` is earlier in the queue's order than us, but not vouched for as ahead
+    /// (it queued without the queue's lock, or after we drew our number).
+    void add_unvouched(long pid, unsigned count, std::vector<std::string> candidates);
     /// Waiter `pid` is stopped (Ctrl-Z), or continued: it keeps its place either way.
     void set_stopped(long pid, bool stopped);
     /// Waiter `pid` leaves the line and lets its locks go.
@@ -115,6 +118,7 @@ public:
 private:
     friend class FakeLock;
     std::vector<QueueEntry> ahead_;
+    std::vector<QueueEntry> unvouched_;
     std::map<std::string, LockOwner> locks_;  // by UUID
     std::vector<std::pair<std::string, long>> lock_log_;
     bool in_line_ = false;

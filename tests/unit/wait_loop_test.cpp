@@ -22,6 +22,7 @@ constexpr long kUs = 4'000'100;            // our gpu-waiter
 constexpr long kEarlier = 4'000'200;       // a gpu-waiter that queued before us
 constexpr unsigned kStranger = 4'000'300;  // a process on a GPU that no gpu-waiter started
 constexpr long kQuicker = 4'000'400;       // a gpu-waiter that locks a GPU just before we do
+constexpr long kUnvouched = 4'000'500;  // earlier in number, but neither of us counts the other
 
 struct World {
     explicit World(std::set<std::string> refuse_holds = {}, bool hold = false)
@@ -84,6 +85,49 @@ TEST(WaitLoop, LaterGathererGivesBackToAnEarlierCompetitor) {
     ASSERT_TRUE(acquired(o));
     EXPECT_TRUE(w.ours("GPU-0"));
     EXPECT_TRUE(w.ours("GPU-1"));
+}
+
+// Two waiters that each see the other as behind (one of them queued without the queue's lock)
+// both gather. We hold GPU 0; the other, earlier in (number, pid) order, holds GPU 1 and needs
+// GPU 0 too. Were we to keep GPU 0, both would wait forever: we give it back, it takes it and
+// runs, and then we get both.
+TEST(WaitLoop, GathererGivesBackToAnUnvouchedGathererHoldingWhatItMisses) {
+    World w;
+    w.driver.occupy("GPU-1", kStranger);
+    bool other_ran = false;
+    w.clock.between_rounds = [&](int sleeps) {
+        if (sleeps == 1) {
+            EXPECT_TRUE(w.ours("GPU-0"));
+            w.driver.vacate("GPU-1");
+            w.waiters.add_unvouched(kUnvouched, 2, {"GPU-0", "GPU-1"});
+            w.waiters.lock_for("GPU-1", kUnvouched);
+            return;
+        }
+        // The other gathers as we do: GPU 0 the moment it is free; with both, it runs and leaves.
+        if (other_ran) return;
+        if (w.waiters.locked_by("GPU-0") == kUnvouched) {
+            other_ran = true;
+            w.waiters.remove(kUnvouched);
+        } else if (!w.waiters.locked_by("GPU-0")) {
+            w.waiters.lock_for("GPU-0", kUnvouched);
+        }
+    };
+    WaitOutcome o = w.wait(2, {0, 1});
+    EXPECT_TRUE(other_ran);
+    ASSERT_TRUE(acquired(o));
+    EXPECT_TRUE(w.ours("GPU-0"));
+    EXPECT_TRUE(w.ours("GPU-1"));
+}
+
+// A waiter earlier in number that is not vouched for and holds no GPU is not waited for: a
+// ticket planted after ours with a low number must not keep a free GPU from us.
+TEST(WaitLoop, UnvouchedWaiterHoldingNoGpuIsNotWaitedFor) {
+    World w;
+    w.waiters.add_unvouched(kUnvouched, 1, {"GPU-0"});
+    WaitOutcome o = w.wait(1, {0}, 10s);
+    ASSERT_TRUE(acquired(o));
+    EXPECT_EQ(w.clock.timeouts.size(), 0u);  // at once, in the first round
+    EXPECT_TRUE(w.ours("GPU-0"));
 }
 
 // An earlier waiter for one of GPUs 0 and 1 gets the one that frees first, even though we
