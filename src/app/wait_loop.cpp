@@ -134,9 +134,7 @@ std::vector<Contender> WaitLoop::contenders_ahead() {
         // A stopped waiter (Ctrl-Z) would keep GPUs idle for as long as it is stopped: pass it
         // over; it keeps its place for when it is continued.
         if (e.stopped) continue;
-        auto locked = locked_by.find(e.pid);
-        ahead.push_back(
-            Contender{e.count, e.candidates, locked == locked_by.end() ? 0 : locked->second});
+        ahead.push_back(Contender{e.count, e.candidates, locked_by[e.pid]});
         nearest_ahead_ = e.pid;
     }
     return ahead;

@@ -33,8 +33,8 @@ struct QueueEntry {
     std::vector<std::string> candidates;  // UUIDs it may use
     long long since = 0;                  // seconds since the epoch
     bool stopped = false;  // its gpu-waiter is stopped (Ctrl-Z): passed over until continued
-    std::string name;                     // --name, or empty
-    std::vector<std::string> argv;        // the command, word by word
+    std::string name;      // --name, or empty
+    std::vector<std::string> argv;  // the command, word by word
 };
 
 /// An entry of the lock directory that is skipped: unreadable, of the wrong type, or forged.

@@ -97,8 +97,7 @@ TicketRead read_named_ticket(const std::string& queue, const std::string& name, 
     UniqueHandle file = open_shared_for_reading(path, why);
     if (!file.valid()) return why.empty() ? TicketRead::gone : TicketRead::foreign;
     TicketRead got = read_ticket(path, file, entry, holder, why);
-    if (got == TicketRead::waiter &&
-        (entry.number != named->first || entry.pid != named->second)) {
+    if (got == TicketRead::waiter && (entry.number != named->first || entry.pid != named->second)) {
         why = "its content does not match its name";
         return TicketRead::foreign;
     }
@@ -125,8 +124,8 @@ QueueView read_queue(const std::string& queue) {
                 // what forging would be for: keep the latest.
                 if (auto [it, fresh] = by_holder.try_emplace(holder, entry); !fresh) {
                     if (it->second.number < entry.number) std::swap(it->second, entry);
-                    view.foreign.push_back(ForeignEntry{
-                        ticket_name(entry.number, entry.pid), "a second ticket of one process"});
+                    view.foreign.push_back(ForeignEntry{ticket_name(entry.number, entry.pid),
+                                                        "a second ticket of one process"});
                 }
                 break;
         }

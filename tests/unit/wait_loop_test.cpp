@@ -22,7 +22,7 @@ constexpr long kUs = 4'000'100;            // our gpu-waiter
 constexpr long kEarlier = 4'000'200;       // a gpu-waiter that queued before us
 constexpr unsigned kStranger = 4'000'300;  // a process on a GPU that no gpu-waiter started
 constexpr long kQuicker = 4'000'400;       // a gpu-waiter that locks a GPU just before we do
-constexpr long kUnvouched = 4'000'500;  // earlier in number, but neither of us counts the other
+constexpr long kUnvouched = 4'000'500;     // earlier in number, but neither of us counts the other
 
 struct World {
     explicit World(std::set<std::string> refuse_holds = {}, bool hold = false)
